@@ -1,0 +1,222 @@
+"""Read corpus files into structured blocks: headings, paragraphs, list items.
+
+Supported: `.md` (optional YAML front matter for metadata), `.txt`, `.html`/`.htm`
+(main text only, through trafilatura) and `.pdf` (the text layer, through pypdf).
+Every failure becomes a `LoadError` that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from charset_normalizer import from_bytes
+
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
+
+BlockKind = Literal["heading", "paragraph", "list_item"]
+
+
+class LoadError(Exception):
+    """A corpus file could not be read; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A unit of text; `section` labels a new section without adding text (PDF pages)."""
+
+    kind: BlockKind
+    text: str
+    level: int = 0
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """What a loader found in one file, before cleaning."""
+
+    path: Path
+    title: str | None
+    blocks: list[Block]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def read_text_file(path: Path, max_bytes: int) -> str:
+    """File content as text: UTF-8 if valid, else the detected encoding; refuses binaries."""
+    raw = _read_bytes(path, max_bytes)
+    if b"\x00" in raw[:8192]:
+        raise LoadError(f"{path}: looks like a binary file (NUL bytes), not text; remove it from the corpus folder")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        best = from_bytes(raw).best()
+        if best is None:
+            raise LoadError(f"{path}: not valid UTF-8 and no text encoding could be detected; save it as UTF-8") from None
+        return str(best)
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LoadError(
+                f"{path}: {size:,} bytes is over the limit of {max_bytes:,} bytes; split the file "
+                f"or raise TAGUNGSBOT_MAX_FILE_BYTES"
+            )
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise LoadError(f"{path}: no permission to read it; fix its permissions (chmod a+r)") from exc
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def _inline_text(token: Any) -> str:
+    """Plain text of a markdown-it inline token: emphasis and links reduced to their words."""
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type in {"text", "code_inline", "html_inline"}:
+            parts.append(child.content)
+        elif child.type in {"softbreak", "hardbreak"}:
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(child.content)
+    return "".join(parts)
+
+
+def markdown_blocks(markdown: str) -> list[Block]:
+    """Headings, paragraphs and list items of a Markdown text, in reading order."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    blocks: list[Block] = []
+    context: list[str] = []
+    ordinal: list[int] = []
+    for i, tok in enumerate(tokens):
+        if tok.type in {"bullet_list_open", "ordered_list_open"}:
+            context.append(tok.type)
+            ordinal.append(int(tok.attrGet("start") or 1) if tok.type == "ordered_list_open" else 0)
+        elif tok.type in {"bullet_list_close", "ordered_list_close"}:
+            context.pop()
+            ordinal.pop()
+        elif tok.type == "heading_open":
+            blocks.append(Block("heading", _inline_text(tokens[i + 1]).strip(), level=int(tok.tag[1:])))
+        elif tok.type == "paragraph_open":
+            text = _inline_text(tokens[i + 1]).strip()
+            if not text:
+                continue
+            if context and tokens[i - 1].type == "list_item_open":
+                if context[-1] == "ordered_list_open":
+                    text = f"{ordinal[-1]}. {text}"
+                    ordinal[-1] += 1
+                else:
+                    text = f"• {text}"
+                blocks.append(Block("list_item", text))
+            elif context:
+                blocks.append(Block("list_item", text))
+            else:
+                blocks.append(Block("paragraph", text))
+        elif tok.type in {"fence", "code_block"} and tok.content.strip():
+            blocks.append(Block("paragraph", tok.content.strip()))
+    return blocks
+
+
+def load_markdown(path: Path, max_bytes: int) -> LoadedFile:
+    import frontmatter
+
+    text = read_text_file(path, max_bytes)
+    try:
+        post = frontmatter.loads(text)
+        metadata, body = dict(post.metadata), post.content
+    except Exception as exc:  # YAML errors come in many types
+        raise LoadError(f"{path}: the YAML front matter between the '---' lines is invalid ({exc}); fix or remove it") from exc
+    metadata = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in metadata.items()}
+    blocks = markdown_blocks(body)
+    title = metadata.get("title") or next((b.text for b in blocks if b.kind == "heading"), None)
+    return LoadedFile(path, str(title) if title else None, blocks, metadata)
+
+
+_HEADING_LINE = re.compile(r"^[^\s.!?:;,][^.!?]{1,100}$")
+
+
+def load_plain_text(path: Path, max_bytes: int) -> LoadedFile:
+    """Paragraphs split at blank lines; the first short line counts as the title."""
+    text = read_text_file(path, max_bytes)
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    blocks = [Block("paragraph", p) for p in paragraphs]
+    title = None
+    if paragraphs and _HEADING_LINE.match(paragraphs[0]) and len(paragraphs) > 1:
+        title = paragraphs[0]
+        blocks[0] = Block("heading", title, level=1)
+    return LoadedFile(path, title, blocks, {})
+
+
+def load_html(path: Path, max_bytes: int) -> LoadedFile:
+    """Main text of a web page (navigation, footers and scripts dropped) as Markdown blocks."""
+    import trafilatura
+
+    html = read_text_file(path, max_bytes)
+    extracted = trafilatura.extract(
+        html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
+    )
+    if not extracted or not extracted.strip():
+        raise LoadError(f"{path}: no main text found in the HTML; check that the page holds text, not only scripts")
+    meta = trafilatura.extract_metadata(html)
+    title = meta.title if meta is not None and meta.title else None
+    blocks = markdown_blocks(extracted)
+    return LoadedFile(path, title, blocks, {"title": title} if title else {})
+
+
+def load_pdf(path: Path, max_bytes: int) -> LoadedFile:
+    """Text layer of a PDF, one section per page ("Seite N")."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    _read_bytes(path, max_bytes)  # size and permission checks
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise LoadError(f"{path}: the PDF is encrypted; save an unprotected copy into the corpus folder")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info_title = reader.metadata.title if reader.metadata else None
+    except LoadError:
+        raise
+    except (PdfReadError, OSError, ValueError, KeyError) as exc:
+        raise LoadError(f"{path}: the PDF cannot be read ({exc}); check that the file is a complete PDF") from exc
+    blocks: list[Block] = []
+    for number, page in enumerate(pages, start=1):
+        paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", page) if p.strip()]
+        if not paragraphs:
+            continue
+        blocks.append(Block("paragraph", paragraphs[0], section=f"Seite {number}"))
+        blocks.extend(Block("paragraph", p) for p in paragraphs[1:])
+    if not blocks:
+        raise LoadError(f"{path}: the PDF has no text layer (scanned images?); run OCR on it first")
+    return LoadedFile(path, str(info_title) if info_title else None, blocks, {})
+
+
+def load_file(path: Path, max_bytes: int) -> LoadedFile:
+    """Dispatch on the file suffix; raise `LoadError` for unsupported or unreadable files."""
+    suffix = path.suffix.lower()
+    if suffix in {".md", ".markdown"}:
+        return load_markdown(path, max_bytes)
+    if suffix == ".txt":
+        return load_plain_text(path, max_bytes)
+    if suffix in {".html", ".htm"}:
+        return load_html(path, max_bytes)
+    if suffix == ".pdf":
+        return load_pdf(path, max_bytes)
+    raise LoadError(f"{path}: unsupported file type {suffix!r}; supported are {', '.join(SUPPORTED_SUFFIXES)}")
+
+
+def discover(corpus_dir: Path) -> list[Path]:
+    """All supported files below `corpus_dir`, sorted, hidden files and folders skipped."""
+    found = []
+    for path in sorted(corpus_dir.rglob("*")):
+        rel = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and path.name.lower() != "readme.md":
+            found.append(path)
+    return found

@@ -1,0 +1,228 @@
+"""The ingest job: corpus folder in, a new store version out.
+
+    discover → hash → load → clean → chunk → split sentences → embed (only what is new) → write
+
+A run over an unchanged corpus (same files, model and chunking) writes nothing. A run
+after a change embeds only chunks and sentences whose text is new: everything else
+re-uses the vectors of the previous version, matched by content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ingest.chunking import Chunker, ChunkingConfig
+from ingest.cleaning import clean
+from ingest.loaders import LoadError, discover, load_file
+from ingest.sentences import split_sentences
+from vectorstore.embedding import Embedder
+from vectorstore.errors import CorpusError, TagungsbotError
+from vectorstore.faiss_store import FaissStore, StoreContent, choose_index_type, write_store
+from vectorstore.layout import clean_up, current_version, new_version_name
+from vectorstore.manifest import Manifest
+from vectorstore.records import Chunk, Document, sha256_text
+from vectorstore.settings import Settings
+
+log = logging.getLogger("tagungsbot.ingest")
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did; printed by the CLI and returned by the admin API."""
+
+    version: str | None
+    up_to_date: bool
+    documents: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.up_to_date:
+            return f"store {self.version} is up to date: {self.documents} documents, nothing embedded"
+        text = (
+            f"store {self.version} written: {self.documents} documents, {self.chunks} chunks, "
+            f"{self.sentences} sentences; embedded {self.embedded} texts, re-used {self.reused} "
+            f"({self.seconds:.1f} s)"
+        )
+        if self.skipped:
+            text += f"; skipped {len(self.skipped)} unreadable file(s)"
+        return text
+
+
+def file_hashes(paths: list[Path], corpus_dir: Path) -> dict[str, str]:
+    """SHA-256 of each file's bytes, keyed by its path below the corpus folder."""
+    hashes: dict[str, str] = {}
+    for path in paths:
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:
+            raise LoadError(f"{path}: cannot be read ({exc.strerror or exc}); fix its permissions or remove it") from exc
+        hashes[path.relative_to(corpus_dir).as_posix()] = digest.hexdigest()
+    return hashes
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    documents: list[Document]
+    chunks: list[Chunk]
+    sentences: np.ndarray
+    sentence_texts: list[str]
+    skipped: list[str]
+
+
+class Ingestor:
+    """Builds or updates the store under `settings.index_dir` from `settings.corpus_dir`."""
+
+    def __init__(self, settings: Settings, embedder_factory: Callable[[], Embedder] | None = None) -> None:
+        self.settings = settings
+        self.chunking = ChunkingConfig(settings.chunk_size, settings.chunk_overlap)
+        self._embedder_factory = embedder_factory or (
+            lambda: Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads)
+        )
+        self._embedder: Embedder | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    def run(self, skip_unreadable: bool = False) -> IngestReport:
+        """Ingest the corpus; raise a `TagungsbotError`/`LoadError` and write nothing on failure."""
+        began = time.perf_counter()
+        corpus_dir = self.settings.corpus_dir
+        index_dir = self.settings.index_dir
+        if not corpus_dir.is_dir():
+            raise CorpusError(f"corpus folder {corpus_dir.resolve()} does not exist; create it or set TAGUNGSBOT_CORPUS_DIR")
+        paths = discover(corpus_dir)
+        if not paths:
+            raise CorpusError(
+                f"no .md, .txt, .html or .pdf files in {corpus_dir.resolve()}; add documents or set TAGUNGSBOT_CORPUS_DIR"
+            )
+        hashes = file_hashes(paths, corpus_dir)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        clean_up(index_dir)
+        previous = self._previous_store()
+        if previous is not None and self._unchanged(previous.manifest, hashes):
+            return IngestReport(
+                version=previous.manifest.version, up_to_date=True, documents=len(previous.documents),
+                chunks=len(previous.chunks), sentences=len(previous.sentences), seconds=time.perf_counter() - began,
+            )
+        prepared = self._prepare(paths, hashes, skip_unreadable)
+        vectors, sentence_vectors, embedded, reused = self._embed(prepared, previous)
+        version = new_version_name()
+        manifest = Manifest(
+            version=version,
+            model=self.settings.embedding_model,
+            dimension=self.embedder.dimension,
+            chunk_size=self.chunking.size,
+            chunk_overlap=self.chunking.overlap,
+            files={k: v for k, v in hashes.items() if k not in prepared.skipped},
+            chunk_count=len(prepared.chunks),
+            index_type=choose_index_type(len(prepared.chunks)),
+            extra={"sentences": int(len(prepared.sentences)), "skipped": prepared.skipped},
+        )
+        content = StoreContent(prepared.documents, prepared.chunks, vectors, prepared.sentences, sentence_vectors)
+        write_store(index_dir, content, manifest)
+        clean_up(index_dir)
+        return IngestReport(
+            version=version, up_to_date=False, documents=len(prepared.documents), chunks=len(prepared.chunks),
+            sentences=len(prepared.sentences), embedded=embedded, reused=reused, skipped=prepared.skipped,
+            seconds=time.perf_counter() - began,
+        )
+
+    def _previous_store(self) -> FaissStore | None:
+        if current_version(self.settings.index_dir) is None:
+            return None
+        try:
+            store = FaissStore.load(self.settings.index_dir)
+        except TagungsbotError as exc:
+            log.warning("previous store cannot be read (%s); building a new one from scratch", exc)
+            return None
+        if store.manifest.model != self.settings.embedding_model:
+            log.info("embedding model changed (%s → %s): everything is embedded again", store.manifest.model, self.settings.embedding_model)
+            return None
+        return store
+
+    def _unchanged(self, manifest: Manifest, hashes: dict[str, str]) -> bool:
+        return (
+            manifest.files == hashes
+            and manifest.chunk_size == self.chunking.size
+            and manifest.chunk_overlap == self.chunking.overlap
+            and not manifest.extra.get("skipped")
+        )
+
+    def _prepare(self, paths: list[Path], hashes: dict[str, str], skip_unreadable: bool) -> _Prepared:
+        chunker = Chunker(self.chunking)
+        documents: list[Document] = []
+        chunks: list[Chunk] = []
+        sentence_rows: list[tuple[int, int, int]] = []
+        sentence_texts: list[str] = []
+        skipped: list[str] = []
+        corpus_dir = self.settings.corpus_dir
+        for path in paths:
+            rel = path.relative_to(corpus_dir).as_posix()
+            try:
+                doc = clean(load_file(path, self.settings.max_file_bytes), corpus_dir, hashes[rel])
+                if not doc.text.strip():
+                    raise LoadError(f"{path}: holds no text; remove the empty file or fill it")
+            except LoadError as exc:
+                if not skip_unreadable:
+                    raise
+                log.warning("skipped: %s", exc)
+                skipped.append(rel)
+                continue
+            documents.append(doc)
+            for chunk in chunker.run(doc):
+                row = len(chunks)
+                chunks.append(chunk)
+                for start, end in split_sentences(doc.text, chunk.start, chunk.end):
+                    sentence_rows.append((row, start, end))
+                    sentence_texts.append(doc.text[start:end])
+        if not documents:
+            raise CorpusError(f"none of the {len(paths)} files in {corpus_dir.resolve()} could be read; see the messages above")
+        sentences = np.asarray(sentence_rows, dtype=np.int64).reshape(-1, 3)
+        return _Prepared(documents, chunks, sentences, sentence_texts, skipped)
+
+    def _embed(self, prepared: _Prepared, previous: FaissStore | None) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Vectors for all chunks and sentences, embedding only texts the previous store lacks."""
+        known: dict[str, np.ndarray] = {}
+        if previous is not None:
+            for row, chunk in enumerate(previous.chunks):
+                known[chunk.content_hash] = previous.vectors[row]
+            for row, (chunk_row, start, end) in enumerate(previous.sentences):
+                doc = previous.documents[previous.chunks[int(chunk_row)].doc_id]
+                known["s:" + sha256_text(doc.text[int(start):int(end)])] = previous.sentence_vectors[row]
+        chunk_keys = [c.content_hash for c in prepared.chunks]
+        chunk_texts = [c.embedding_text() for c in prepared.chunks]
+        sentence_keys = ["s:" + sha256_text(t) for t in prepared.sentence_texts]
+        todo: dict[str, str] = {}
+        for key, text in zip(chunk_keys + sentence_keys, chunk_texts + prepared.sentence_texts):
+            if key not in known and key not in todo:
+                todo[key] = text
+        if todo:
+            fresh = self.embedder.encode_passages(
+                list(todo.values()), batch_size=self.settings.batch_size, progress=self.settings.show_progress
+            )
+            known.update(zip(todo.keys(), fresh))
+        dim = self.embedder.dimension
+        vectors = np.stack([known[k] for k in chunk_keys]).astype(np.float32) if chunk_keys else np.zeros((0, dim), np.float32)
+        sentence_vectors = (
+            np.stack([known[k] for k in sentence_keys]).astype(np.float32) if sentence_keys else np.zeros((0, dim), np.float32)
+        )
+        reused = len(chunk_keys) + len(sentence_keys) - len(todo)
+        return vectors, sentence_vectors, len(todo), reused

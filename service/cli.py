@@ -1,0 +1,168 @@
+"""The `tagungsbot` command: ingest, serve, ask, search.
+
+Heavy imports (torch, sentence-transformers) happen inside the commands that need
+them, so `tagungsbot --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from typing import Sequence
+
+from vectorstore.settings import Settings
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    overrides = {}
+    for name in ("corpus_dir", "index_dir"):
+        value = getattr(args, name, None)
+        if value:
+            from pathlib import Path
+
+            overrides[name] = Path(value)
+    if getattr(args, "no_progress", False):
+        overrides["show_progress"] = False
+    return settings.with_overrides(**overrides) if overrides else settings
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.pipeline import Ingestor
+
+    settings = _settings(args)
+    report = Ingestor(settings).run(skip_unreadable=args.skip_unreadable)
+    print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report.summary())
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    settings = settings.with_overrides(host=host, port=port)
+    from service.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level=args.log_level, access_log=False)
+    return EXIT_OK
+
+
+def _load_qa(settings: Settings):
+    from service.qa import QuestionAnswering
+    from vectorstore.embedding import Embedder
+    from vectorstore.faiss_store import FaissStore
+
+    store = FaissStore.load(settings.index_dir)
+    embedder = Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads)
+    store.manifest.check_model(settings.embedding_model, embedder.dimension)
+    return QuestionAnswering(store, embedder)
+
+
+def _check_text(text: str, settings: Settings) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("the question is empty; pass it in quotes, e.g. tagungsbot ask \"Wer hat BAKIRA vorgestellt?\"")
+    if len(stripped) > settings.max_question_chars:
+        raise ValueError(f"the question has {len(stripped)} characters; the limit is {settings.max_question_chars}")
+    return stripped
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from service.routers.ask import answer_to_response
+
+    settings = _settings(args)
+    question = _check_text(args.question, settings)
+    qa = _load_qa(settings)
+    result = qa.ask(question, args.top_k or settings.top_k)
+    response = answer_to_response(result.answer, result.took_ms)
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return EXIT_OK
+    print(response.answer)
+    for c in response.citations:
+        where = f"{c.title}" + (f" › {c.section}" if c.section else "")
+        print(f"\n[{c.ref}] {where} (Zeichen {c.start}–{c.end})\n    {c.text}")
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    query = _check_text(args.query, settings)
+    qa = _load_qa(settings)
+    result = qa.search(query, args.k or settings.top_k)
+    rows = [
+        {
+            "ref": i + 1, "doc_id": p.chunk.doc_id, "title": p.chunk.title, "section": p.chunk.section,
+            "text": p.chunk.text, "start": p.chunk.start, "end": p.chunk.end, "score": p.score,
+        }
+        for i, p in enumerate(result.passages)
+    ]
+    if args.json:
+        print(json.dumps({"query": query, "results": rows, "took_ms": round(result.took_ms, 2)}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for row in rows:
+        print(f"[{row['ref']}] {row['score']:.3f}  {row['title']} › {row['section'] or '–'}\n    {row['text'][:300]}\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tagungsbot", description="Offline question answering over conference documents.")
+    parser.add_argument("--corpus-dir", dest="corpus_dir", help="overrides TAGUNGSBOT_CORPUS_DIR")
+    parser.add_argument("--index-dir", dest="index_dir", help="overrides TAGUNGSBOT_INDEX_DIR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="build or update the vector store from the corpus folder")
+    p.add_argument("--skip-unreadable", action="store_true", help="leave out files that cannot be read instead of stopping")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("serve", help="run the HTTP service (API, search page, widget)")
+    p.add_argument("--host", help="default 127.0.0.1 (TAGUNGSBOT_HOST)")
+    p.add_argument("--port", type=int, help="default 8000 (TAGUNGSBOT_PORT)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("ask", help="answer one question with citations")
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int, dest="top_k")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("search", help="list the passages that match a query")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, dest="k")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from ingest.loaders import LoadError
+    from vectorstore.errors import TagungsbotError
+
+    try:
+        return int(args.func(args))
+    except (TagungsbotError, LoadError, ValueError) as exc:
+        print(f"tagungsbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("tagungsbot: interrupted; the previous store is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""FastAPI dependencies shared by the routers: settings, the served store, errors."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request
+
+from service.qa import QuestionAnswering
+from service.state import ServiceState
+from vectorstore.settings import Settings
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.tagungsbot
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.tagungsbot.settings
+
+
+def get_qa(request: Request) -> QuestionAnswering:
+    """The store version this request will use from start to end, or 503 with the reason."""
+    current = request.app.state.tagungsbot.current()
+    if isinstance(current, QuestionAnswering):
+        return current
+    raise HTTPException(status_code=503, detail=f"not ready: {current.reason}", headers={"Retry-After": "10"})
+
+
+def check_question(text: str, settings: Settings, field: str = "question") -> str:
+    """Strip and validate a question; 422 for empty, 413 for over-long text."""
+    stripped = text.strip()
+    if not stripped:
+        raise HTTPException(status_code=422, detail=f"the {field} is empty; type a question, e.g. 'Wer hat BAKIRA vorgestellt?'")
+    if len(stripped) > settings.max_question_chars:
+        raise HTTPException(
+            status_code=413,
+            detail=f"the {field} has {len(stripped)} characters; the limit is {settings.max_question_chars}. Shorten it.",
+        )
+    return stripped

@@ -1,0 +1,39 @@
+"""GET /api/search: ranked passages for the intranet search box."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from service.dependencies import check_question, get_qa, get_settings
+from service.qa import QuestionAnswering
+from service.schemas import ErrorResponse, SearchResponse, SearchResult
+from vectorstore.settings import Settings
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    summary="Passages that match a query, best first",
+)
+def search(
+    q: str = Query(..., description="Search words or a question."),
+    k: int | None = Query(None, ge=1, le=50, description="How many results (default from settings)."),
+    qa: QuestionAnswering = Depends(get_qa),
+    settings: Settings = Depends(get_settings),
+) -> SearchResponse:
+    query = check_question(q, settings, field="query")
+    result = qa.search(query, min(k or settings.top_k, settings.max_top_k))
+    return SearchResponse(
+        query=query,
+        results=[
+            SearchResult(
+                ref=i + 1, doc_id=p.chunk.doc_id, title=p.chunk.title, section=p.chunk.section,
+                text=p.chunk.text, start=p.chunk.start, end=p.chunk.end, score=p.score,
+            )
+            for i, p in enumerate(result.passages)
+        ],
+        took_ms=round(result.took_ms, 2),
+    )

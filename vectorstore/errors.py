@@ -1,0 +1,27 @@
+"""Errors with a message a person can act on: what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+
+class TagungsbotError(Exception):
+    """Base class; `str(error)` is meant to be shown to the user as it is."""
+
+
+class StoreMissingError(TagungsbotError):
+    """No vector store has been built yet at the configured index directory."""
+
+
+class StoreCorruptError(TagungsbotError):
+    """Store files exist but cannot be read (truncated, damaged, or inconsistent)."""
+
+
+class StoreIncompatibleError(TagungsbotError):
+    """The store was built with another model, dimension or format version."""
+
+
+class ModelNotAvailableError(TagungsbotError):
+    """The configured embedding model is not installed or cannot be loaded offline."""
+
+
+class CorpusError(TagungsbotError):
+    """The corpus folder is missing, empty, or holds no readable document."""

@@ -1,0 +1,228 @@
+"""The embedded default backend: a FAISS index plus chunk records on local disk.
+
+Files of one version (see `layout` for how versions are switched):
+
+    manifest.json          what built it (written last)
+    index.faiss            FAISS index over chunk vectors (inner product = cosine)
+    vectors.npy            float32 chunk vectors: re-used by the next ingest, read memory-mapped
+    chunks.jsonl           one `Chunk` per line, row i = vector i
+    documents.jsonl        cleaned documents (citations point into their text)
+    sentences.npy          int64 rows (chunk_row, start, end) of every sentence
+    sentence_vectors.npy   float32 sentence vectors for answer selection
+    keyword/               BM25 index, row i = chunk i
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import faiss
+import numpy as np
+
+from vectorstore.errors import StoreCorruptError
+from vectorstore.keyword import KeywordIndex
+from vectorstore.layout import commit_version, current_dir, start_version
+from vectorstore.manifest import Manifest
+from vectorstore.records import Chunk, Document, Section
+
+EXACT_SEARCH_LIMIT = 200_000
+"""Up to this many chunks the index is exact (flat); above it, HNSW over 8-bit codes."""
+
+
+def choose_index_type(count: int) -> str:
+    """FAISS factory string for a store of `count` vectors."""
+    return "Flat" if count <= EXACT_SEARCH_LIMIT else "HNSW32,SQ8"
+
+
+def build_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
+    """Build an inner-product index of the given factory type over normalised vectors."""
+    dim = int(vectors.shape[1])
+    index = faiss.index_factory(dim, index_type, faiss.METRIC_INNER_PRODUCT)
+    if not index.is_trained:
+        sample = vectors if len(vectors) <= 100_000 else vectors[np.random.default_rng(0).choice(len(vectors), 100_000, replace=False)]
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    step = 50_000
+    for begin in range(0, len(vectors), step):
+        index.add(np.ascontiguousarray(vectors[begin : begin + step], dtype=np.float32))
+    return index
+
+
+def _document_to_json(doc: Document) -> dict:
+    return {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "text": doc.text,
+        "source_path": doc.source_path,
+        "source_hash": doc.source_hash,
+        "sections": [[s.start, s.heading] for s in doc.sections],
+        "metadata": doc.metadata,
+    }
+
+
+def _document_from_json(data: dict) -> Document:
+    return Document(
+        doc_id=data["doc_id"],
+        title=data["title"],
+        text=data["text"],
+        source_path=data["source_path"],
+        source_hash=data["source_hash"],
+        sections=tuple(Section(int(s), str(h)) for s, h in data.get("sections", [])),
+        metadata=data.get("metadata", {}),
+    )
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False))
+            fh.write("\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@dataclass(frozen=True)
+class StoreContent:
+    """Everything a new store version consists of, as produced by ingest."""
+
+    documents: list[Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentences: np.ndarray
+    sentence_vectors: np.ndarray
+
+
+def write_store(index_dir: Path, content: StoreContent, manifest: Manifest) -> Path:
+    """Write `content` as a new version and switch to it atomically; return its folder."""
+    if len(content.chunks) != len(content.vectors):
+        raise ValueError("every chunk needs exactly one vector")
+    tmp = start_version(index_dir)
+    _write_jsonl(tmp / "documents.jsonl", (_document_to_json(d) for d in content.documents))
+    _write_jsonl(tmp / "chunks.jsonl", (c.to_json() for c in content.chunks))
+    np.save(tmp / "vectors.npy", np.ascontiguousarray(content.vectors, dtype=np.float32))
+    np.save(tmp / "sentences.npy", np.ascontiguousarray(content.sentences, dtype=np.int64).reshape(-1, 3))
+    np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(content.sentence_vectors, dtype=np.float32))
+    faiss.write_index(build_faiss_index(content.vectors, manifest.index_type), str(tmp / "index.faiss"))
+    KeywordIndex.build([c.embedding_text() for c in content.chunks]).save(tmp / "keyword")
+    manifest.write(tmp)
+    return commit_version(index_dir, tmp, manifest.version)
+
+
+def _read_index(path: Path) -> faiss.Index:
+    try:
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    except RuntimeError:
+        return faiss.read_index(str(path))
+
+
+class FaissStore:
+    """A loaded, read-only store version; safe to share between request threads."""
+
+    def __init__(
+        self,
+        path: Path,
+        manifest: Manifest,
+        documents: dict[str, Document],
+        chunks: list[Chunk],
+        index: faiss.Index,
+        keyword: KeywordIndex,
+        vectors: np.ndarray,
+        sentences: np.ndarray,
+        sentence_vectors: np.ndarray,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.documents = documents
+        self.chunks = chunks
+        self.index = index
+        self.keyword = keyword
+        self.vectors = vectors
+        self.sentences = sentences
+        self.sentence_vectors = sentence_vectors
+        self._sentence_rows_by_chunk = _group_rows(sentences, len(chunks))
+
+    @classmethod
+    def load(cls, index_dir: Path) -> "FaissStore":
+        """Load the served version of `index_dir`; raise a store error that says how to fix it."""
+        path = current_dir(index_dir)
+        return cls.load_version(path)
+
+    @classmethod
+    def load_version(cls, path: Path) -> "FaissStore":
+        manifest = Manifest.read(path)
+        try:
+            documents = {d.doc_id: d for d in map(_document_from_json, _read_jsonl(path / "documents.jsonl"))}
+            chunks = [Chunk.from_json(row) for row in _read_jsonl(path / "chunks.jsonl")]
+            vectors = np.load(path / "vectors.npy", mmap_mode="r")
+            sentences = np.load(path / "sentences.npy")
+            sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r")
+            index = _read_index(path / "index.faiss")
+            keyword = KeywordIndex.load(path / "keyword", len(chunks))
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
+            raise StoreCorruptError(
+                f"store files in {path} are damaged or incomplete ({type(exc).__name__}: {exc}); "
+                f"re-run `tagungsbot ingest` to rebuild the store"
+            ) from exc
+        _check_consistent(path, manifest, chunks, index, vectors, sentences, sentence_vectors, documents)
+        return cls(path, manifest, documents, chunks, index, keyword, vectors, sentences, sentence_vectors)
+
+    def search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and cosine scores of the `k` nearest chunks, best first."""
+        k = min(k, len(self.chunks))
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, rows = self.index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
+        keep = rows[0] >= 0
+        return rows[0][keep].astype(np.int64), scores[0][keep]
+
+    def sentence_rows(self, chunk_row: int) -> range:
+        """Rows into `sentences` for the sentences of one chunk."""
+        start, end = self._sentence_rows_by_chunk[chunk_row]
+        return range(start, end)
+
+
+def _group_rows(sentences: np.ndarray, chunk_count: int) -> np.ndarray:
+    """(start, end) sentence-row ranges per chunk; sentences are stored sorted by chunk row."""
+    bounds = np.zeros((chunk_count, 2), dtype=np.int64)
+    if len(sentences) == 0:
+        return bounds
+    chunk_rows = sentences[:, 0]
+    starts = np.searchsorted(chunk_rows, np.arange(chunk_count), side="left")
+    ends = np.searchsorted(chunk_rows, np.arange(chunk_count), side="right")
+    bounds[:, 0], bounds[:, 1] = starts, ends
+    return bounds
+
+
+def _check_consistent(
+    path: Path,
+    manifest: Manifest,
+    chunks: list[Chunk],
+    index: faiss.Index,
+    vectors: np.ndarray,
+    sentences: np.ndarray,
+    sentence_vectors: np.ndarray,
+    documents: dict[str, Document],
+) -> None:
+    problems: list[str] = []
+    if manifest.chunk_count != len(chunks):
+        problems.append(f"manifest says {manifest.chunk_count} chunks, chunks.jsonl has {len(chunks)}")
+    if index.ntotal != len(chunks):
+        problems.append(f"index.faiss holds {index.ntotal} vectors for {len(chunks)} chunks")
+    if vectors.shape != (len(chunks), manifest.dimension):
+        problems.append(f"vectors.npy has shape {vectors.shape}, expected ({len(chunks)}, {manifest.dimension})")
+    if index.d != manifest.dimension:
+        problems.append(f"index.faiss is {index.d}-d, manifest says {manifest.dimension}-d")
+    if len(sentences) != len(sentence_vectors):
+        problems.append("sentences.npy and sentence_vectors.npy differ in length")
+    missing = {c.doc_id for c in chunks} - set(documents)
+    if missing:
+        problems.append(f"chunks refer to unknown documents {sorted(missing)[:3]}")
+    if problems:
+        raise StoreCorruptError(
+            f"store in {path} is inconsistent: {'; '.join(problems)}; re-run `tagungsbot ingest` to rebuild it"
+        )

