@@ -51,9 +51,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     settings = settings.with_overrides(host=host, port=port)
     from service.app import create_app
+    from service.logging_config import configure_logging
 
-    uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level=args.log_level, access_log=False)
+    configure_logging(settings, args.log_level)
+    app = create_app(settings)  # refuses an open service on a non-loopback host (service.security)
+    uvicorn.run(app, host=host, port=port, workers=1, log_level=args.log_level, access_log=False, log_config=None)
     return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Ask a running service to re-ingest its corpus and swap the store (POST /api/admin/reindex)."""
+    from service.reindex_client import reindex_remote
+
+    settings = Settings.from_env()
+    key = args.key or (settings.admin_keys[0] if settings.admin_keys else None)
+    job = reindex_remote(args.url, key, wait=not args.no_wait, timeout_s=args.timeout)
+    print(json.dumps(job, ensure_ascii=False, indent=2) if args.json else _job_summary(job))
+    return EXIT_OK if job.get("status") in {"succeeded", "running"} else EXIT_ERROR
+
+
+def _job_summary(job: dict) -> str:
+    if job.get("status") == "failed":
+        return f"re-index job {job.get('id')} failed: {job.get('error')}"
+    if job.get("status") == "running":
+        return f"re-index job {job.get('id')} started; follow it with GET /api/admin/reindex"
+    return f"re-index job {job.get('id')} {job.get('status')}: serving store {job.get('served_version')}"
 
 
 def _load_qa(settings: Settings):
@@ -62,6 +84,7 @@ def _load_qa(settings: Settings):
     from vectorstore.faiss_store import FaissStore
 
     store = FaissStore.load(settings.index_dir)
+    store.manifest.check_model(settings.embedding_model)  # before the slow model load
     embedder = Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads)
     store.manifest.check_model(settings.embedding_model, embedder.dimension)
     return QuestionAnswering(store, embedder)
@@ -114,6 +137,24 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run bench/evaluate.py (conference set and XQuAD); needs the project checkout."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / "evaluate.py").exists():
+        raise ValueError(f"bench/evaluate.py not found under {root}; run `tagungsbot eval` from a checkout of the project")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from bench.evaluate import main as evaluate
+
+    argv = [f"--only={args.only}"] if args.only else []
+    argv += [f"--url={args.url}"] if args.url else []
+    argv += [f"--limit={args.limit}"] if args.limit else []
+    argv += ["--no-write"] if args.no_write else []
+    return evaluate(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tagungsbot", description="Offline question answering over conference documents.")
     parser.add_argument("--corpus-dir", dest="corpus_dir", help="overrides TAGUNGSBOT_CORPUS_DIR")
@@ -143,6 +184,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, dest="k")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("reindex", help="make a running service re-ingest the corpus and swap the store (admin key)")
+    p.add_argument("--url", default="http://127.0.0.1:8000", help="base URL of the service (default http://127.0.0.1:8000)")
+    p.add_argument("--key", help="admin key (default: the first of TAGUNGSBOT_ADMIN_KEYS)")
+    p.add_argument("--no-wait", action="store_true", help="return once the job has started")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (default 600)")
+    p.add_argument("--json", action="store_true", help="print the job as JSON")
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("eval", help="measure answer quality (conference set, XQuAD); see bench/evaluate.py")
+    p.add_argument("--only", choices=["conference", "xquad"], help="run one benchmark only")
+    p.add_argument("--url", help="ask a running service (POST URL/api/ask) for the conference set")
+    p.add_argument("--limit", type=int, help="XQuAD: first N questions per language")
+    p.add_argument("--no-write", action="store_true", help="print only, write no files to bench/results/")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
