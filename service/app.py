@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from service.routers import ask, health, search
+from service.limits import BodySizeLimit, EmbeddingSlots, RequestTimeout, embedding_slot
+from service.logging_config import close_logger, question_logger
+from service.metrics import MetricsMiddleware, ServiceMetrics, observed_qa_factory
+from service.ratelimit import RateLimiter
+from service.reindex import Reindexer
+from service.routers import admin, ask, health, metrics, search
+from service.schemas import ErrorResponse
+from service.security import AccessPolicy, check_exposure, require_tool_access
 from service.state import ServiceState
 from vectorstore.settings import Settings
 
@@ -29,13 +37,19 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the model and store are loaded when the server starts."""
     settings = settings or Settings.from_env()
+    check_exposure(settings)
     state = ServiceState(settings)
+    slots = EmbeddingSlots(settings.max_concurrent_embeddings, settings.embedding_wait_s)
+    service_metrics = ServiceMetrics(state, slots)
+    questions = question_logger(settings)
+    state.qa_factory = observed_qa_factory(service_metrics, questions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.start()
         yield
         state.stop()
+        close_logger(questions)
 
     app = FastAPI(
         title="tagungsbot",
@@ -44,19 +58,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.tagungsbot = state
+    app.state.access = AccessPolicy(settings)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.embedding_slots = slots
+    app.state.metrics = service_metrics
+    app.state.reindexer = Reindexer(state, on_result=lambda result: service_metrics.reindex.labels(result).inc())
+    app.state.started_monotonic = time.monotonic()
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
 
+    # Innermost first: body size and timeout run inside CORS, so their 413/504 carry CORS headers.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTimeout, timeout_s=settings.request_timeout_s)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Content-Type", "Authorization", "X-API-Key"],
+            expose_headers=["Retry-After"],
             max_age=600,
         )
-    for router in (ask.router, search.router, health.router):
+    app.add_middleware(MetricsMiddleware, metrics=service_metrics)
+    # Tool routes: API key or allowed widget origin, per-client rate limit, bounded embedding work.
+    tool_errors: dict[int | str, dict] = {
+        401: {"model": ErrorResponse, "description": "No API key sent (and no allowed Origin)"},
+        403: {"model": ErrorResponse, "description": "The API key is not valid"},
+        429: {"model": ErrorResponse, "description": "Rate limit reached; see Retry-After"},
+        503: {"model": ErrorResponse, "description": "Not ready, or busy; see Retry-After"},
+    }
+    for router in (ask.router, search.router):
+        app.include_router(
+            router, dependencies=[Depends(require_tool_access), Depends(embedding_slot)], responses=tool_errors
+        )
+    for router in (health.router, metrics.router, admin.router):
         app.include_router(router)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 
 from service.qa import QuestionAnswering
 from service.state import ServiceState
@@ -17,10 +17,15 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.tagungsbot.settings
 
 
-def get_qa(request: Request) -> QuestionAnswering:
+STORE_VERSION_HEADER = "X-Tagungsbot-Store"
+"""Response header naming the store version that answered (hot re-index is observable)."""
+
+
+def get_qa(request: Request, response: Response) -> QuestionAnswering:
     """The store version this request will use from start to end, or 503 with the reason."""
     current = request.app.state.tagungsbot.current()
     if isinstance(current, QuestionAnswering):
+        response.headers[STORE_VERSION_HEADER] = current.version
         return current
     raise HTTPException(status_code=503, detail=f"not ready: {current.reason}", headers={"Retry-After": "10"})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 from service.qa import QuestionAnswering
 from vectorstore.embedding import Embedder
@@ -40,6 +41,11 @@ class ServiceState:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        # Hooks and figures for metrics and /api/admin/stats (see service.metrics).
+        self.qa_factory: Callable[[FaissStore, Embedder], QuestionAnswering] = QuestionAnswering
+        self.reload_counts: dict[str, int] = {"ok": 0, "failed": 0}
+        self.last_reload_error: str | None = None
+        self._failed_version: str | None = None
 
     def start(self) -> None:
         """Load model and store; problems are remembered (served as 503), not raised."""
@@ -68,6 +74,7 @@ class ServiceState:
         if self.embedder is None:
             return None
         with self._lock:
+            wanted: str | None = None
             try:
                 wanted = current_version(self.settings.index_dir)
                 if self._qa is not None and wanted == self._qa.version:
@@ -75,13 +82,19 @@ class ServiceState:
                 store = FaissStore.load(self.settings.index_dir)
                 store.manifest.check_model(self.settings.embedding_model, self.embedder.dimension)
             except TagungsbotError as exc:
+                self.reload_counts["failed"] += 1
+                self.last_reload_error = str(exc)
+                self._failed_version = wanted  # the watcher does not retry it until CURRENT changes
                 if self._qa is None:
                     self._not_ready = NotReady(str(exc))
                     log.error("store not loaded: %s", exc)
                 else:
                     log.error("new store not loaded, still serving %s: %s", self._qa.version, exc)
                 return self._qa.version if self._qa else None
-            self._qa = QuestionAnswering(store, self.embedder)
+            self._qa = self.qa_factory(store, self.embedder)
+            self.reload_counts["ok"] += 1
+            self.last_reload_error = None
+            self._failed_version = None
             log.info("serving store %s (%d chunks)", store.manifest.version, len(store.chunks))
             return store.manifest.version
 
@@ -92,5 +105,5 @@ class ServiceState:
             except TagungsbotError:
                 continue
             served = self._qa.version if self._qa else None
-            if version is not None and version != served:
+            if version is not None and version != served and version != self._failed_version:
                 self.reload()

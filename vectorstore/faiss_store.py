@@ -15,6 +15,7 @@ Files of one version (see `layout` for how versions are switched):
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -24,7 +25,7 @@ import numpy as np
 
 from vectorstore.errors import StoreCorruptError
 from vectorstore.keyword import KeywordIndex
-from vectorstore.layout import commit_version, current_dir, start_version
+from vectorstore.layout import commit_version, current_dir, start_version, write_failure
 from vectorstore.manifest import Manifest
 from vectorstore.records import Chunk, Document, Section
 
@@ -101,16 +102,22 @@ def write_store(index_dir: Path, content: StoreContent, manifest: Manifest) -> P
     """Write `content` as a new version and switch to it atomically; return its folder."""
     if len(content.chunks) != len(content.vectors):
         raise ValueError("every chunk needs exactly one vector")
-    tmp = start_version(index_dir)
-    _write_jsonl(tmp / "documents.jsonl", (_document_to_json(d) for d in content.documents))
-    _write_jsonl(tmp / "chunks.jsonl", (c.to_json() for c in content.chunks))
-    np.save(tmp / "vectors.npy", np.ascontiguousarray(content.vectors, dtype=np.float32))
-    np.save(tmp / "sentences.npy", np.ascontiguousarray(content.sentences, dtype=np.int64).reshape(-1, 3))
-    np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(content.sentence_vectors, dtype=np.float32))
-    faiss.write_index(build_faiss_index(content.vectors, manifest.index_type), str(tmp / "index.faiss"))
-    KeywordIndex.build([c.embedding_text() for c in content.chunks]).save(tmp / "keyword")
-    manifest.write(tmp)
-    return commit_version(index_dir, tmp, manifest.version)
+    tmp: Path | None = None
+    try:
+        tmp = start_version(index_dir)
+        _write_jsonl(tmp / "documents.jsonl", (_document_to_json(d) for d in content.documents))
+        _write_jsonl(tmp / "chunks.jsonl", (c.to_json() for c in content.chunks))
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(content.vectors, dtype=np.float32))
+        np.save(tmp / "sentences.npy", np.ascontiguousarray(content.sentences, dtype=np.int64).reshape(-1, 3))
+        np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(content.sentence_vectors, dtype=np.float32))
+        faiss.write_index(build_faiss_index(content.vectors, manifest.index_type), str(tmp / "index.faiss"))
+        KeywordIndex.build([c.embedding_text() for c in content.chunks]).save(tmp / "keyword")
+        manifest.write(tmp)
+        return commit_version(index_dir, tmp, manifest.version)
+    except (OSError, RuntimeError) as exc:  # disk full, file size limit, permissions; FAISS raises RuntimeError
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)  # a half-written version is never served; free its space now
+        raise write_failure(exc, index_dir) from exc
 
 
 def _read_index(path: Path) -> faiss.Index:
@@ -155,17 +162,25 @@ class FaissStore:
     @classmethod
     def load_version(cls, path: Path) -> "FaissStore":
         manifest = Manifest.read(path)
+        reading = "documents.jsonl"
         try:
-            documents = {d.doc_id: d for d in map(_document_from_json, _read_jsonl(path / "documents.jsonl"))}
-            chunks = [Chunk.from_json(row) for row in _read_jsonl(path / "chunks.jsonl")]
-            vectors = np.load(path / "vectors.npy", mmap_mode="r")
-            sentences = np.load(path / "sentences.npy")
-            sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r")
-            index = _read_index(path / "index.faiss")
+            documents = {d.doc_id: d for d in map(_document_from_json, _read_jsonl(path / reading))}
+            reading = "chunks.jsonl"
+            chunks = [Chunk.from_json(row) for row in _read_jsonl(path / reading)]
+            reading = "vectors.npy"
+            vectors = np.load(path / reading, mmap_mode="r")
+            reading = "sentences.npy"
+            sentences = np.load(path / reading)
+            reading = "sentence_vectors.npy"
+            sentence_vectors = np.load(path / reading, mmap_mode="r")
+            reading = "index.faiss"
+            index = _read_index(path / reading)
+            reading = "keyword/"
             keyword = KeywordIndex.load(path / "keyword", len(chunks))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
+            detail = str(exc).splitlines()[0][:300] if str(exc) else ""
             raise StoreCorruptError(
-                f"store files in {path} are damaged or incomplete ({type(exc).__name__}: {exc}); "
+                f"store file {reading} in {path} is damaged or truncated ({type(exc).__name__}: {detail}); "
                 f"re-run `tagungsbot ingest` to rebuild the store"
             ) from exc
         _check_consistent(path, manifest, chunks, index, vectors, sentences, sentence_vectors, documents)

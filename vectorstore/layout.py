@@ -12,18 +12,40 @@ CURRENT pointing at the previous, complete version.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vectorstore.errors import StoreCorruptError, StoreMissingError
+from vectorstore.errors import StoreCorruptError, StoreMissingError, TagungsbotError
 
 CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
 TMP_PREFIX = ".tmp-"
 KEEP_VERSIONS = 3
+
+
+class StoreWriteError(TagungsbotError):
+    """A new store version could not be written (disk full, file size limit, permissions)."""
+
+
+def write_failure(exc: BaseException, index_dir: Path) -> StoreWriteError:
+    """Turn an OS or FAISS write error into a message that says what to do."""
+    code = getattr(exc, "errno", None)
+    text = str(exc)
+    served = current_version(index_dir)
+    still = f"the previous store {served} is unchanged and still served" if served else "no store was written"
+    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text or "Disk quota" in text:
+        what = f"the disk is full (no space left on device) under {index_dir.resolve()}: free disk space"
+    elif code == errno.EFBIG or "File too large" in text:
+        what = f"file too large for {index_dir.resolve()} (a file size limit such as `ulimit -f` is in force): lift the limit"
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        what = f"no permission to write in {index_dir.resolve()}: make it writable or set TAGUNGSBOT_INDEX_DIR"
+    else:
+        what = f"writing the new store version under {index_dir.resolve()} failed ({type(exc).__name__}: {text})"
+    return StoreWriteError(f"{what}, then run `tagungsbot ingest` again; {still}")
 
 
 def new_version_name() -> str:
