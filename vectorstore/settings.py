@@ -84,18 +84,18 @@ class Settings:
     log_questions: bool = False
     log_retention_days: int = 30
     show_progress: bool = True
-
-    @classmethod
-    def from_env(cls) -> "Settings":
-        """Read every `TAGUNGSBOT_*` variable, falling back to the defaults above."""
-        d = cls()
-        return cls(
     allow_open: bool = False
     rate_limit_burst: int = 20
     embedding_wait_s: float = 2.0
     max_body_bytes: int = 16_384
     log_dir: Path = Path("logs")
     log_json: bool = True
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Read every `TAGUNGSBOT_*` variable, falling back to the defaults above."""
+        d = cls()
+        return cls(
             corpus_dir=Path(_env_str("TAGUNGSBOT_CORPUS_DIR", str(d.corpus_dir))),
             index_dir=Path(_env_str("TAGUNGSBOT_INDEX_DIR", str(d.index_dir))),
             model_cache_dir=Path(_env_str("TAGUNGSBOT_MODEL_CACHE", str(d.model_cache_dir))),
@@ -120,14 +120,14 @@ class Settings:
             log_questions=_env_bool("TAGUNGSBOT_LOG_QUESTIONS", d.log_questions),
             log_retention_days=_env_int("TAGUNGSBOT_LOG_RETENTION_DAYS", d.log_retention_days),
             show_progress=_env_bool("TAGUNGSBOT_PROGRESS", d.show_progress),
-        )
-
-    def with_overrides(self, **changes: object) -> "Settings":
-        """Return a copy with some fields replaced (CLI flags, tests)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
             allow_open=_env_bool("TAGUNGSBOT_ALLOW_OPEN", d.allow_open),
             rate_limit_burst=_env_int("TAGUNGSBOT_RATE_LIMIT_BURST", d.rate_limit_burst),
             embedding_wait_s=_env_float("TAGUNGSBOT_EMBEDDING_WAIT_S", d.embedding_wait_s),
             max_body_bytes=_env_int("TAGUNGSBOT_MAX_BODY_BYTES", d.max_body_bytes),
             log_dir=Path(_env_str("TAGUNGSBOT_LOG_DIR", str(d.log_dir))),
             log_json=_env_bool("TAGUNGSBOT_LOG_JSON", d.log_json),
+        )
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """Return a copy with some fields replaced (CLI flags, tests)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
