@@ -29,6 +29,7 @@ from vectorstore.layout import clean_up, current_version, new_version_name
 from vectorstore.manifest import Manifest
 from vectorstore.records import Chunk, Document, sha256_text
 from vectorstore.settings import Settings
+from vectorstore.store import StoreWriter, open_writer
 
 log = logging.getLogger("tagungsbot.ingest")
 
@@ -114,6 +115,9 @@ class Ingestor:
                 f"no .md, .txt, .html or .pdf files in {corpus_dir.resolve()}; add documents or set TAGUNGSBOT_CORPUS_DIR"
             )
         hashes = file_hashes(paths, corpus_dir)
+        writer = open_writer(self.settings)
+        if writer.incremental:
+            return self._run_incremental(writer, paths, hashes, skip_unreadable, began)
         index_dir.mkdir(parents=True, exist_ok=True)
         clean_up(index_dir)
         previous = self._previous_store()
@@ -142,6 +146,55 @@ class Ingestor:
         return IngestReport(
             version=version, up_to_date=False, documents=len(prepared.documents), chunks=len(prepared.chunks),
             sentences=len(prepared.sentences), embedded=embedded, reused=reused, skipped=prepared.skipped,
+            seconds=time.perf_counter() - began,
+        )
+
+    def _run_incremental(
+        self, writer: StoreWriter, paths: list[Path], hashes: dict[str, str], skip_unreadable: bool, began: float
+    ) -> IngestReport:
+        """Update a store that can delete (Milvus): embed and write only new and changed documents.
+
+        Changed and removed documents are retired by doc_id (their path below the corpus
+        folder); a new model or chunking rebuilds everything.
+        """
+        previous = writer.served_manifest()
+        rebuild = previous is None or (previous.model, previous.chunk_size, previous.chunk_overlap) != (
+            self.settings.embedding_model, self.chunking.size, self.chunking.overlap
+        )
+        if previous is not None and not rebuild and self._unchanged(previous, hashes):
+            return IngestReport(
+                version=previous.version, up_to_date=True, documents=len(previous.files), chunks=previous.chunk_count,
+                sentences=int(previous.extra.get("sentences", 0)), seconds=time.perf_counter() - began,
+            )
+        served = {} if previous is None or rebuild else previous.files
+        rel = {p: p.relative_to(self.settings.corpus_dir).as_posix() for p in paths}
+        changed = [p for p in paths if served.get(rel[p]) != hashes[rel[p]]]
+        retire = sorted(d for d in served if hashes.get(d) != served[d])
+        try:
+            prepared = self._prepare(changed, hashes, skip_unreadable) if changed else None
+        except CorpusError:
+            if not skip_unreadable:
+                raise
+            prepared = None  # every changed file was unreadable and skipped
+        skipped = prepared.skipped if prepared else [rel[p] for p in changed]
+        if prepared is not None:
+            vectors, sentence_vectors, embedded, reused = self._embed(prepared, None)
+            content = StoreContent(prepared.documents, prepared.chunks, vectors, prepared.sentences, sentence_vectors)
+            dimension = self.embedder.dimension
+        else:
+            embedded = reused = 0
+            dimension = previous.dimension if previous is not None else self.embedder.dimension
+            content = StoreContent([], [], np.zeros((0, dimension), np.float32), np.zeros((0, 3), np.int64), np.zeros((0, dimension), np.float32))
+        manifest = Manifest(
+            version=new_version_name(), model=self.settings.embedding_model, dimension=dimension,
+            chunk_size=self.chunking.size, chunk_overlap=self.chunking.overlap,
+            files={k: v for k, v in hashes.items() if k not in skipped}, chunk_count=len(content.chunks),
+            index_type=self.settings.milvus_index, extra={"skipped": skipped},
+        )
+        published = writer.write(content, manifest, retire=retire, rebuild=rebuild)
+        return IngestReport(
+            version=published.version, up_to_date=False, documents=len(manifest.files), chunks=published.chunk_count,
+            sentences=int(published.extra.get("sentences", 0)), embedded=embedded, reused=reused, skipped=skipped,
             seconds=time.perf_counter() - began,
         )
 

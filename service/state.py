@@ -17,8 +17,8 @@ from service.qa import QuestionAnswering
 from vectorstore.embedding import Embedder
 from vectorstore.errors import TagungsbotError
 from vectorstore.faiss_store import FaissStore
-from vectorstore.layout import current_version
 from vectorstore.settings import Settings
+from vectorstore.store import StoreSource, store_source
 
 log = logging.getLogger("tagungsbot.service")
 
@@ -41,6 +41,7 @@ class ServiceState:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self.source: StoreSource = store_source(settings)  # a folder (FAISS) or a Milvus server
         # Hooks and figures for metrics and /api/admin/stats (see service.metrics).
         self.qa_factory: Callable[[FaissStore, Embedder], QuestionAnswering] = QuestionAnswering
         self.reload_counts: dict[str, int] = {"ok": 0, "failed": 0}
@@ -76,10 +77,10 @@ class ServiceState:
         with self._lock:
             wanted: str | None = None
             try:
-                wanted = current_version(self.settings.index_dir)
+                wanted = self.source.current_version()
                 if self._qa is not None and wanted == self._qa.version:
                     return wanted
-                store = FaissStore.load(self.settings.index_dir)
+                store = self.source.open()
                 store.manifest.check_model(self.settings.embedding_model, self.embedder.dimension)
             except TagungsbotError as exc:
                 self.reload_counts["failed"] += 1
@@ -101,7 +102,7 @@ class ServiceState:
     def _watch(self) -> None:
         while not self._stop.wait(self.settings.reload_poll_s):
             try:
-                version = current_version(self.settings.index_dir)
+                version = self.source.current_version()
             except TagungsbotError:
                 continue
             served = self._qa.version if self._qa else None

@@ -62,6 +62,12 @@ class Settings:
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("vectorstore/index")
+    vector_backend: str = "faiss"
+    milvus_uri: str = "http://127.0.0.1:19530"
+    milvus_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    milvus_collection: str = "tagungsbot"
+    milvus_index: str = "HNSW"
+    milvus_timeout_s: float = 10.0
     model_cache_dir: Path = Path(".models")
     embedding_model: str = DEFAULT_MODEL
     chunk_size: int = 600
@@ -98,6 +104,12 @@ class Settings:
         return cls(
             corpus_dir=Path(_env_str("TAGUNGSBOT_CORPUS_DIR", str(d.corpus_dir))),
             index_dir=Path(_env_str("TAGUNGSBOT_INDEX_DIR", str(d.index_dir))),
+            vector_backend=_env_str("TAGUNGSBOT_VECTOR_BACKEND", d.vector_backend).lower(),
+            milvus_uri=_env_str("TAGUNGSBOT_MILVUS_URI", d.milvus_uri),
+            milvus_token=_env_str("TAGUNGSBOT_MILVUS_TOKEN", d.milvus_token),
+            milvus_collection=_env_str("TAGUNGSBOT_MILVUS_COLLECTION", d.milvus_collection),
+            milvus_index=_env_str("TAGUNGSBOT_MILVUS_INDEX", d.milvus_index).upper(),
+            milvus_timeout_s=_env_float("TAGUNGSBOT_MILVUS_TIMEOUT_S", d.milvus_timeout_s),
             model_cache_dir=Path(_env_str("TAGUNGSBOT_MODEL_CACHE", str(d.model_cache_dir))),
             embedding_model=_env_str("TAGUNGSBOT_EMBEDDING_MODEL", d.embedding_model),
             chunk_size=_env_int("TAGUNGSBOT_CHUNK_SIZE", d.chunk_size),
