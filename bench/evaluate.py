@@ -74,7 +74,7 @@ class Case:
     question: str
     answerable: bool
     answers: tuple[str, ...] = ()
-    evidence: str | None = None
+    evidence: tuple[str, ...] = ()  # any of these in a citation makes it the right one
     passage_id: str | None = None
 
 
@@ -109,7 +109,8 @@ def conference_cases(path: Path = CONFERENCE_SET) -> list[Case]:
     return [
         Case(
             id=row["id"], lang=row["lang"], question=row["question"], answerable=bool(row["answerable"]),
-            answers=tuple(row.get("answers") or ()), evidence=row.get("evidence"),
+            answers=tuple(row.get("answers") or ()),
+            evidence=tuple([row["evidence"]] if isinstance(row.get("evidence"), str) else row.get("evidence") or ()),
         )
         for row in read_jsonl(path)
     ]
@@ -221,7 +222,7 @@ def judge(case: Case, body: dict) -> Outcome:
     if case.passage_id is not None:
         citation_ok = any(Path(c["doc_id"]).stem == case.passage_id for c in citations)
     elif case.evidence:
-        citation_ok = any(contains(c["text"], case.evidence) for c in citations)
+        citation_ok = any(contains(c["text"], e) for c in citations for e in case.evidence)
     else:
         citation_ok = False
     rank = None
@@ -411,6 +412,42 @@ def run_xquad(settings: Settings, embedder, log=print, limit: int | None = None)
     return {"index": index_dir.name, "summary": summary, "misses": misses}
 
 
+def run_grid(settings: Settings, embedder, log=print) -> dict:
+    """Fusion weights per language, scored by XQuAD hit@1 and conference answer accuracy."""
+    from service.qa import QuestionAnswering
+    from service.retrieval import FusionWeights
+
+    index_dir = xquad_index(settings, embedder, log=log)
+    xq = load_qa(settings, index_dir, embedder)
+    conf = load_qa(settings, settings.index_dir, embedder)
+    sets = {lang: xquad_cases(lang) for lang in ("de", "en")}
+    for cases in sets.values():
+        prime_queries(xq, [c.question for c in cases])
+    conference = conference_cases()
+    prime_queries(conf, [c.question for c in conference])
+    rows = []
+    grid = [(sw, kw) for sw in (0.0, 0.5, 0.75, 1.0, 1.5, 2.0) for kw in (0.0, 0.1, 0.3, 0.5, 0.7, 1.0)]
+    for method in ("relative", "rrf"):
+        for sw, kw in grid:
+            if method == "rrf" and sw not in (0.0, 1.0):
+                continue
+            weights = FusionWeights(sentence_de=sw, sentence_en=sw, keyword_de=kw, keyword_en=kw, method=method)
+            row = {"method": method, "sentence_weight": sw, "keyword_weight": kw}
+            for lang, cases in sets.items():
+                retriever = QuestionAnswering(xq.store, embedder, weights).retriever
+                hits = sum(
+                    Path(retriever.run(c.question, 1, lang).passages[0].chunk.doc_id).stem == c.passage_id for c in cases
+                )
+                row[f"xquad_{lang}_hit@1"] = round(hits / len(cases), 4)
+            qa = QuestionAnswering(conf.store, embedder, weights)
+            for lang in ("de", "en"):
+                outs = [judge(c, in_process_ask(qa, settings.top_k)(c.question)) for c in conference if c.lang == lang]
+                row[f"conference_{lang}_accuracy"] = round(sum(o.correct for o in outs) / len(outs), 4)
+            log(json.dumps(row))
+            rows.append(row)
+    return {"index": index_dir.name, "rows": rows}
+
+
 def table(rows: dict[str, dict], columns: Sequence[str]) -> str:
     """Markdown table: one row per key of `rows`."""
     head = "| set | " + " | ".join(columns) + " |"
@@ -438,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="XQuAD: first N questions per language (quick checks)")
     parser.add_argument("--out", default="eval", help="base name of the result files in bench/results/")
     parser.add_argument("--no-write", action="store_true", help="print only, write no result files")
+    parser.add_argument("--grid", action="store_true", help="grid-search the fusion weights (writes eval_grid.*)")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -450,6 +488,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "chunk_overlap": settings.chunk_overlap,
     }
     rows: dict[str, dict] = {}
+    if args.grid:
+        try:
+            grid = run_grid(settings, embedder)
+        finally:
+            cache.save()
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        (RESULTS_DIR / "eval_grid.json").write_text(json.dumps({**report, **grid}, indent=1), encoding="utf-8")
+        columns = [k for k in grid["rows"][0]]
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in grid["rows"]]
+        (RESULTS_DIR / "eval_grid.md").write_text(
+            f"# Fusion grid ({report['created']}, chunks {settings.chunk_size}/{settings.chunk_overlap})\n\n"
+            "Same weights for both languages per row; pick per language from the columns.\n\n" + "\n".join(lines) + "\n",
+            encoding="utf-8",
+        )
+        return 0
     try:
         if args.only in (None, "conference"):
             conf = run_conference(settings, embedder, args.url)

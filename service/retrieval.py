@@ -1,16 +1,24 @@
-"""Hybrid retrieval: dense vectors and German-aware BM25, fused into one ranking.
+"""Hybrid retrieval: chunk vectors, sentence vectors and German-aware BM25, fused into one ranking.
 
-Dense retrieval carries English questions over German text; BM25 is precise for German
-questions and names. The default fusion is relative-score fusion: each side's scores are
-scaled to 0..1 over the candidate pool and added with weights, so a passage that BM25
-finds far ahead of all others (a rare name, a date phrase) is not flattened to "rank 1"
-as reciprocal rank fusion (also available) would. The keyword weight depends on the
-question's language, because BM25 over German text is mostly noise for an English one.
+Three signals are computed for a pool of candidate chunks (the dense and the keyword
+top `candidates`, merged):
+
+- dense: cosine of the question to the chunk vector (title + heading + text);
+- sentence: the best cosine of the question to one sentence of the chunk ("max-sim").
+  A question usually asks about one sentence; a chunk vector averages it away;
+- keyword: BM25 with German analysis and typo correction.
+
+The default fusion is relative-score fusion: each signal is scaled to 0..1 over the pool
+(BM25 by its maximum) and added with weights, so a passage that BM25 finds far ahead of
+all others (a rare name) is not flattened to "rank 1" as reciprocal rank fusion (also
+available) would. Weights depend on the question's language, because BM25 over German
+text is mostly noise for an English question. They were chosen by grid search on XQuAD
+and the conference set (bench/results/eval_grid.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,38 +26,68 @@ from service.language import Language
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
 from vectorstore.records import Chunk
+from vectorstore.settings import Settings
 
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """Weights of the two rankings in the fused score, per question language."""
+    """Weights of the three rankings in the fused score, per question language."""
 
     dense: float = 1.0
-    keyword_de: float = 0.7
-    keyword_en: float = 0.25
+    sentence_de: float = 2.0
+    sentence_en: float = 0.75
+    keyword_de: float = 0.3
+    keyword_en: float = 0.0
     method: str = "relative"  # or "rrf"
     rrf_k: int = 60
     candidates: int = 50
+    answer_pool: int = 12  # passages whose sentences the answer builder may quote
 
     def keyword(self, language: Language) -> float:
         return self.keyword_de if language == "de" else self.keyword_en
 
+    def sentence(self, language: Language) -> float:
+        return self.sentence_de if language == "de" else self.sentence_en
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "FusionWeights":
+        """The weights configured by the TAGUNGSBOT_FUSION_* / *_WEIGHT_* variables."""
+        return cls(
+            sentence_de=settings.sentence_weight_de,
+            sentence_en=settings.sentence_weight_en,
+            keyword_de=settings.keyword_weight_de,
+            keyword_en=settings.keyword_weight_en,
+            method=settings.fusion,
+            candidates=settings.fusion_candidates,
+        )
+
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with its fused score and the scores of both rankings."""
+    """A retrieved chunk with its fused score and the scores of the rankings."""
 
     row: int
     chunk: Chunk
     score: float
     dense: float | None
     keyword: float | None
+    sentence: float | None = None
 
 
 @dataclass(frozen=True)
 class RetrievalResult:
     passages: list[Passage]
     query_vector: np.ndarray
+    sentence_scores: dict[int, float] = field(default_factory=dict)
+    pool: list[Passage] = field(default_factory=list)  # the best candidates beyond k, for answer selection
+
+    def sentence_similarities(self, store: FaissStore, rows: list[int]) -> list[float]:
+        """Cosine of the question to the given sentence rows (computed at retrieval when known)."""
+        missing = [r for r in rows if r not in self.sentence_scores]
+        if missing:
+            sims = np.asarray(store.sentence_vectors[missing]) @ self.query_vector
+            self.sentence_scores.update(zip(missing, sims.tolist()))
+        return [self.sentence_scores[r] for r in rows]
 
 
 class HybridRetriever:
@@ -58,59 +96,78 @@ class HybridRetriever:
     def __init__(self, store: FaissStore, embedder: Embedder, weights: FusionWeights | None = None) -> None:
         self.store = store
         self.embedder = embedder
-        self.weights = weights or FusionWeights()
+        self.weights = weights or FusionWeights.from_settings(Settings.from_env())
 
     def run(self, question: str, k: int, language: Language) -> RetrievalResult:
         w = self.weights
         query_vector = self.embedder.encode_query(question)
         pool = max(k, w.candidates)
-        dense_rows, dense_scores = self.store.search(query_vector, pool)
+        dense_rows, _ = self.store.search(query_vector, pool)
         keyword_hits = self.store.keyword.search(question, pool)
-        dense_of = dict(zip(dense_rows.tolist(), dense_scores.tolist()))
-        keyword_of = dict(zip(keyword_hits.rows.tolist(), keyword_hits.scores.tolist()))
-        fuse = fuse_rrf if w.method == "rrf" else fuse_relative
-        fused = fuse(dense_rows, dense_scores, keyword_hits.rows, keyword_hits.scores, w.dense, w.keyword(language), w.rrf_k)
-        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-        best = ranked[0][1] if ranked else 1.0
-        passages = [
+        rows = np.asarray(sorted(set(dense_rows.tolist()) | set(keyword_hits.rows.tolist())), dtype=np.int64)
+        if len(rows) == 0:
+            return RetrievalResult([], query_vector)
+        dense = np.asarray(self.store.vectors[rows]) @ query_vector
+        sentence, sentence_scores = self._sentence_max(rows, query_vector)
+        keyword = np.zeros(len(rows), dtype=np.float32)
+        position = {int(r): i for i, r in enumerate(rows)}
+        for row, score in zip(keyword_hits.rows.tolist(), keyword_hits.scores.tolist()):
+            keyword[position[row]] = score
+        if w.method == "rrf":
+            fused = fuse_rrf([dense, sentence, keyword], [w.dense, w.sentence(language), w.keyword(language)], w.rrf_k)
+        else:
+            fused = w.dense * _minmax(dense) + w.sentence(language) * _minmax(sentence) + w.keyword(language) * _bymax(keyword)
+        order = np.lexsort((rows, -fused))[: max(k, w.answer_pool)]
+        best = float(fused[order[0]]) if len(order) and fused[order[0]] > 0 else 1.0
+        ranked = [
             Passage(
-                row=row,
-                chunk=self.store.chunks[row],
-                score=round(score / best, 4),
-                dense=dense_of.get(row),
-                keyword=keyword_of.get(row),
+                row=int(rows[i]),
+                chunk=self.store.chunks[int(rows[i])],
+                score=round(float(fused[i]) / best, 4),
+                dense=float(dense[i]),
+                keyword=float(keyword[i]) if keyword[i] > 0 else None,
+                sentence=float(sentence[i]),
             )
-            for row, score in ranked
+            for i in order
         ]
-        return RetrievalResult(passages, query_vector)
+        return RetrievalResult(ranked[:k], query_vector, sentence_scores, pool=ranked)
+
+    def _sentence_max(self, rows: np.ndarray, query_vector: np.ndarray) -> tuple[np.ndarray, dict[int, float]]:
+        """Best sentence cosine per chunk row, and the cosine of every sentence looked at."""
+        ranges = [self.store.sentence_rows(int(r)) for r in rows]
+        flat = [s for rng in ranges for s in rng]
+        best = np.zeros(len(rows), dtype=np.float32)
+        if not flat:
+            return best, {}
+        sims = np.asarray(self.store.sentence_vectors[flat]) @ query_vector
+        scores = dict(zip(flat, sims.tolist()))
+        at = 0
+        for i, rng in enumerate(ranges):
+            n = len(rng)
+            best[i] = float(sims[at : at + n].max()) if n else 0.0
+            at += n
+        return best, scores
 
 
-def fuse_relative(
-    dense_rows: np.ndarray, dense_scores: np.ndarray, kw_rows: np.ndarray, kw_scores: np.ndarray,
-    dense_weight: float, keyword_weight: float, _rrf_k: int = 60,
-) -> dict[int, float]:
-    """Weighted sum of min-max scaled dense scores and max-scaled BM25 scores."""
-    fused: dict[int, float] = {}
-    if len(dense_scores):
-        low, high = float(dense_scores.min()), float(dense_scores.max())
-        span = high - low or 1.0
-        for row, score in zip(dense_rows.tolist(), dense_scores.tolist()):
-            fused[row] = dense_weight * (score - low) / span
-    if len(kw_scores):
-        top = float(kw_scores.max()) or 1.0
-        for row, score in zip(kw_rows.tolist(), kw_scores.tolist()):
-            fused[row] = fused.get(row, 0.0) + keyword_weight * score / top
-    return fused
+def _minmax(x: np.ndarray) -> np.ndarray:
+    if len(x) == 0:
+        return x
+    low, high = float(x.min()), float(x.max())
+    return (x - low) / (high - low or 1.0)
 
 
-def fuse_rrf(
-    dense_rows: np.ndarray, _dense_scores: np.ndarray, kw_rows: np.ndarray, _kw_scores: np.ndarray,
-    dense_weight: float, keyword_weight: float, rrf_k: int = 60,
-) -> dict[int, float]:
-    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over both rankings."""
-    fused: dict[int, float] = {}
-    for rank, row in enumerate(dense_rows.tolist()):
-        fused[row] = fused.get(row, 0.0) + dense_weight / (rrf_k + rank + 1)
-    for rank, row in enumerate(kw_rows.tolist()):
-        fused[row] = fused.get(row, 0.0) + keyword_weight / (rrf_k + rank + 1)
+def _bymax(x: np.ndarray) -> np.ndarray:
+    top = float(x.max()) if len(x) else 0.0
+    return x / top if top > 0 else x
+
+
+def fuse_rrf(signals: list[np.ndarray], weights: list[float], rrf_k: int = 60) -> np.ndarray:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings."""
+    fused = np.zeros(len(signals[0]), dtype=np.float64)
+    for signal, weight in zip(signals, weights):
+        if weight == 0 or not np.any(signal):
+            continue
+        ranks = np.empty(len(signal), dtype=np.int64)
+        ranks[np.argsort(-signal, kind="stable")] = np.arange(1, len(signal) + 1)
+        fused += weight / (rrf_k + ranks)
     return fused

@@ -90,6 +90,13 @@ class Settings:
     log_questions: bool = False
     log_retention_days: int = 30
     show_progress: bool = True
+    # Retrieval fusion (service/retrieval.py); chosen on XQuAD + the conference set, see bench/results/eval_grid.md.
+    fusion: str = "relative"
+    fusion_candidates: int = 50
+    sentence_weight_de: float = 2.0
+    sentence_weight_en: float = 1.0
+    keyword_weight_de: float = 0.3
+    keyword_weight_en: float = 0.0
     allow_open: bool = False
     rate_limit_burst: int = 20
     embedding_wait_s: float = 2.0
@@ -132,6 +139,12 @@ class Settings:
             log_questions=_env_bool("TAGUNGSBOT_LOG_QUESTIONS", d.log_questions),
             log_retention_days=_env_int("TAGUNGSBOT_LOG_RETENTION_DAYS", d.log_retention_days),
             show_progress=_env_bool("TAGUNGSBOT_PROGRESS", d.show_progress),
+            fusion=_env_str("TAGUNGSBOT_FUSION", d.fusion),
+            fusion_candidates=_env_int("TAGUNGSBOT_FUSION_CANDIDATES", d.fusion_candidates),
+            sentence_weight_de=_env_float("TAGUNGSBOT_SENTENCE_WEIGHT_DE", d.sentence_weight_de),
+            sentence_weight_en=_env_float("TAGUNGSBOT_SENTENCE_WEIGHT_EN", d.sentence_weight_en),
+            keyword_weight_de=_env_float("TAGUNGSBOT_KEYWORD_WEIGHT_DE", d.keyword_weight_de),
+            keyword_weight_en=_env_float("TAGUNGSBOT_KEYWORD_WEIGHT_EN", d.keyword_weight_en),
             allow_open=_env_bool("TAGUNGSBOT_ALLOW_OPEN", d.allow_open),
             rate_limit_burst=_env_int("TAGUNGSBOT_RATE_LIMIT_BURST", d.rate_limit_burst),
             embedding_wait_s=_env_float("TAGUNGSBOT_EMBEDDING_WAIT_S", d.embedding_wait_s),
