@@ -78,7 +78,7 @@ BATCH = 1_000
 IN_LIST = 500
 _DUMMY = [0.0, 0.0]  # Milvus wants a vector in every collection; meta, documents and terms have none of their own.
 _COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
-_CHUNK_FIELDS = ["id", "chunk_id", "doc_id", "title", "section", "text", "start", "end", "content_hash"]
+_CHUNK_FIELDS = ["id", "chunk_id", "doc_id", "title", "section", "text", "start", "end", "content_hash", "vector"]
 
 
 class MilvusStoreError(TagungsbotError):
@@ -356,7 +356,7 @@ class _LRU(OrderedDict):
     def __init__(self, size: int) -> None:
         super().__init__()
         self._size = size
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def get_or(self, key: Any, load: Callable[[], Any]) -> Any:
         with self._lock:
@@ -375,58 +375,101 @@ class _LRU(OrderedDict):
                 self.popitem(last=False)
 
 
+class Recent(threading.local):
+    """Rows the current thread's last searches returned: what its request will read next."""
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+
+    def add(self, rows: Iterable[int]) -> None:
+        self.rows = (self.rows + [int(r) for r in rows])[-256:]
+
+
 class ChunkRows:
-    """Chunk records by primary key; filled from search results, fetched when missing."""
+    """Chunk records and vectors by primary key; filled from search results, fetched when missing."""
 
     def __init__(self, store: "MilvusStore", size: int = 50_000) -> None:
         self._store = store
-        self._cache = _LRU(size)
+        self._cache = _LRU(size)  # row → (Chunk, vector)
 
     def remember(self, entity: Mapping[str, Any]) -> None:
-        self._cache.put(int(entity["id"]), chunk_from_entity(entity))
+        self._cache.put(int(entity["id"]), (chunk_from_entity(entity), np.asarray(entity["vector"], dtype=np.float32)))
 
     def __getitem__(self, row: int) -> Chunk:
-        return self._cache.get_or(int(row), lambda: self._fetch(int(row)))
+        return self._entries([int(row)])[0][0]
 
-    def _fetch(self, row: int) -> Chunk:
+    def vectors(self, rows: Sequence[int]) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros((0, self._store.manifest.dimension), dtype=np.float32)
+        return np.stack([vector for _chunk, vector in self._entries([int(r) for r in rows])])
+
+    def _entries(self, rows: list[int]) -> list[tuple[Chunk, np.ndarray]]:
+        missing = sorted({r for r in rows if r not in self._cache})
         s = self._store
-        rows = s.conn.call("read a chunk", "query", s.names.chunks, filter=f"id == {row}", output_fields=_CHUNK_FIELDS)
-        if not rows:
-            raise KeyError(row)
-        return chunk_from_entity(rows[0])
+        for part in batches(missing, IN_LIST):
+            for entity in s.conn.call("read chunks", "query", s.names.chunks, filter=in_list("id", part), output_fields=_CHUNK_FIELDS):
+                self.remember(entity)
+        out = []
+        for row in rows:
+            entry = self._cache.get(row)
+            if entry is None:
+                raise KeyError(row)
+            out.append(entry)
+        return out
 
     def __len__(self) -> int:
         return self._store.published.chunk_count
 
 
+class ChunkVectors:
+    """`store.vectors[rows]` → (n, dim) float32 chunk vectors."""
+
+    def __init__(self, chunks: ChunkRows) -> None:
+        self._chunks = chunks
+
+    def __getitem__(self, rows: Sequence[int]) -> np.ndarray:
+        return self._chunks.vectors(list(np.asarray(rows).reshape(-1).tolist()))
+
+
 class SentenceRows:
-    """Sentences per chunk, read from Milvus when a chunk's sentences are first needed."""
+    """Sentences per chunk, read from Milvus in one query for all chunks a search just returned."""
 
     def __init__(self, store: "MilvusStore", size: int = 5_000) -> None:
         self._store = store
-        self._by_chunk = _LRU(size)
+        self._by_chunk = _LRU(size)  # chunk row → sentence rows
         self._records: dict[int, tuple[int, int, int]] = {}
         self._vectors: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def rows_of(self, chunk_row: int) -> list[int]:
-        return self._by_chunk.get_or(int(chunk_row), lambda: self._load(int(chunk_row)))
+        chunk_row = int(chunk_row)
+        found = self._by_chunk.get(chunk_row)
+        if found is None:
+            wanted = [chunk_row] + [r for r in self._store.recent.rows if r != chunk_row and r not in self._by_chunk]
+            found = self._load(sorted(set(wanted[:IN_LIST])))[chunk_row]
+        return found
 
-    def _load(self, chunk_row: int) -> list[int]:
+    def _load(self, chunk_rows: list[int]) -> dict[int, list[int]]:
         s = self._store
         hits = s.conn.call(
-            "read sentences", "query", s.names.sentences, filter=f"chunk_row == {chunk_row}",
-            output_fields=["id", "start", "end", "vector"],
+            "read sentences", "query", s.names.sentences, filter=in_list("chunk_row", chunk_rows),
+            output_fields=["id", "chunk_row", "start", "end", "vector"], limit=16_384,
         )
-        hits = sorted(hits, key=lambda h: int(h["start"]))
+        grouped: dict[int, list[dict]] = {r: [] for r in chunk_rows}
+        for hit in hits:
+            grouped[int(hit["chunk_row"])].append(hit)
         with self._lock:
             if len(self._records) > 200_000:  # the per-chunk LRU bounds use; this bounds the lookup tables
                 self._records.clear()
                 self._vectors.clear()
-            for h in hits:
-                self._records[int(h["id"])] = (chunk_row, int(h["start"]), int(h["end"]))
-                self._vectors[int(h["id"])] = np.asarray(h["vector"], dtype=np.float32)
-        return [int(h["id"]) for h in hits]
+                self._by_chunk.clear()
+            for chunk_row, group in grouped.items():
+                group.sort(key=lambda h: int(h["start"]))
+                for h in group:
+                    self._records[int(h["id"])] = (chunk_row, int(h["start"]), int(h["end"]))
+                    self._vectors[int(h["id"])] = np.asarray(h["vector"], dtype=np.float32)
+                self._by_chunk.put(chunk_row, [int(h["id"]) for h in group])
+        return {chunk_row: [int(h["id"]) for h in group] for chunk_row, group in grouped.items()}
 
     def record(self, row: int) -> tuple[int, int, int]:
         found = self._records.get(int(row))
@@ -445,14 +488,15 @@ class SentenceRows:
 
     def _fetch(self, rows: list[int]) -> None:
         s = self._store
-        hits = s.conn.call(
-            "read sentences", "query", s.names.sentences, filter=in_list("id", rows),
-            output_fields=["id", "chunk_row", "start", "end", "vector"],
-        )
-        with self._lock:
-            for h in hits:
-                self._records[int(h["id"])] = (int(h["chunk_row"]), int(h["start"]), int(h["end"]))
-                self._vectors[int(h["id"])] = np.asarray(h["vector"], dtype=np.float32)
+        for part in batches(rows, IN_LIST):
+            hits = s.conn.call(
+                "read sentences", "query", s.names.sentences, filter=in_list("id", part),
+                output_fields=["id", "chunk_row", "start", "end", "vector"],
+            )
+            with self._lock:
+                for h in hits:
+                    self._records[int(h["id"])] = (int(h["chunk_row"]), int(h["start"]), int(h["end"]))
+                    self._vectors[int(h["id"])] = np.asarray(h["vector"], dtype=np.float32)
         lost = [r for r in rows if r not in self._records]
         if lost:
             raise KeyError(lost[0])
@@ -566,7 +610,9 @@ class MilvusStore:
         self.generation = published.generation
         self.names = CollectionSet(published.prefix)
         self.path = f"{conn.uri}#{published.prefix}@{published.generation}"
+        self.recent = Recent()
         self.chunks = ChunkRows(self)
+        self.vectors = ChunkVectors(self.chunks)
         self.documents = DocumentMap(self)
         self._sentences = SentenceRows(self)
         self.sentences = SentenceTable(self._sentences, published.sentence_count)
@@ -595,6 +641,7 @@ class MilvusStore:
         hits = list(result[0]) if result else []
         for hit in hits:
             self.chunks.remember({**hit["entity"], "id": hit["id"]})
+        self.recent.add(int(h["id"]) for h in hits)
         rows = np.asarray([int(h["id"]) for h in hits], dtype=np.int64)
         scores = np.asarray([float(h["distance"]) for h in hits], dtype=np.float32)
         return rows, scores

@@ -47,7 +47,7 @@ class SentenceTable(Protocol):
 
 
 class VectorTable(Protocol):
-    """Sentence vectors: `table[[row, row, ...]]` gives a (n, dim) float32 array."""
+    """Chunk or sentence vectors: `table[[row, row, ...]]` gives a (n, dim) float32 array."""
 
     def __getitem__(self, rows: list[int]) -> np.ndarray: ...
 
@@ -69,6 +69,7 @@ class VectorStore(Protocol):
     manifest: Manifest
     documents: Mapping[str, Document]
     chunks: ChunkTable
+    vectors: VectorTable
     keyword: KeywordSearch
     sentences: SentenceTable
     sentence_vectors: VectorTable
@@ -150,6 +151,25 @@ class FaissWriter:
         write_store(self.index_dir, content, manifest)
         clean_up(self.index_dir)
         return manifest
+
+
+def copy_faiss_store(index_dir: Path, writer: StoreWriter) -> Manifest:
+    """Write the served FAISS store of `index_dir` through `writer` as a full build, embedding nothing.
+
+    The way to move an existing deployment to Milvus: vectors, chunks and sentences are
+    taken as they are, so the copy answers exactly as the FAISS store did.
+    """
+    from dataclasses import replace
+
+    from vectorstore.faiss_store import FaissStore, StoreContent
+    from vectorstore.layout import new_version_name
+
+    store = FaissStore.load(index_dir)
+    content = StoreContent(
+        list(store.documents.values()), store.chunks, np.asarray(store.vectors), np.asarray(store.sentences),
+        np.asarray(store.sentence_vectors),
+    )
+    return writer.write(content, replace(store.manifest, version=new_version_name()), rebuild=True)
 
 
 def check_backend(settings: Settings) -> str:

@@ -92,6 +92,7 @@ def test_round_trip_keeps_records_and_citation_offsets(conn: MilvusConnection) -
     for i in (0, len(content.chunks) // 2, len(content.chunks) - 1):
         rows, scores = store.search(content.vectors[i], 3)
         assert store.chunks[int(rows[0])] == content.chunks[i]
+        np.testing.assert_allclose(store.vectors[rows[:1]], content.vectors[[i]], atol=1e-6)
         assert scores[0] == pytest.approx(1.0, abs=1e-4)
         sentence_rows = store.sentence_rows(int(rows[0]))
         expected = [tuple(s[1:]) for s in content.sentences if s[0] == i]
