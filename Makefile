@@ -24,9 +24,18 @@ serve: install
 
 run: ingest serve
 
-# Debian chromium for the widget and search page tests (Playwright drives it).
+# Debian chromium for the widget and search page tests (Playwright drives it; `playwright
+# install` cannot download browsers here), and a font with German umlauts for it to render.
+BROWSER_PACKAGES := chromium fonts-dejavu-core
 browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  echo "installing $(BROWSER_PACKAGES) with apt-get (about a minute)"; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null \
+	  || { echo "could not install $(BROWSER_PACKAGES); install them as root: apt-get install chromium fonts-dejavu-core"; exit 1; }; }
+	@chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank >/dev/null 2>&1 \
+	  || { echo "chromium is installed but does not start headless; run: chromium --headless --no-sandbox about:blank"; exit 1; }
 
 test: install browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \

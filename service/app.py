@@ -17,7 +17,7 @@ from service.logging_config import close_logger, question_logger
 from service.metrics import MetricsMiddleware, ServiceMetrics, observed_qa_factory
 from service.ratelimit import RateLimiter
 from service.reindex import Reindexer
-from service.routers import admin, ask, health, metrics, search
+from service.routers import admin, ask, health, metrics, pages, search
 from service.schemas import ErrorResponse
 from service.security import AccessPolicy, check_exposure, require_tool_access
 from service.state import ServiceState
@@ -93,6 +93,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(
             router, dependencies=[Depends(require_tool_access), Depends(embedding_slot)], responses=tool_errors
         )
-    for router in (health.router, metrics.router, admin.router):
+    for router in (health.router, metrics.router, admin.router, pages.router):
         app.include_router(router)
     return app

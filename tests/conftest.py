@@ -128,3 +128,44 @@ def artifacts_dir() -> Path:
     """Folder (ignored by git) where tests leave screenshots and reports for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# --- Browser tests (widget, search page): Debian chromium driven by Playwright ----------
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Debian chromium for the whole session (Playwright cannot download one here)."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Debian chromium is not installed; run `make browser` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def host_site() -> Iterator:
+    """A second origin (another port of 127.0.0.1) serving intranet pages that embed the widget."""
+    from tests.service.hostsite import HostSite
+
+    site = HostSite()
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="session")
+def widget_server(built_index: Path, host_site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real server over the built store that grants CORS to `host_site`'s origin only."""
+    env = base_env(built_index, TAGUNGSBOT_CORS_ORIGINS=host_site.origin)
+    srv = start_server(env, tmp_path_factory.mktemp("widget-logs"))
+    yield srv
+    srv.stop()
