@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from ingest.chunking import Chunker, ChunkingConfig
+from ingest.embedding_cache import BlockEmbedder, embedding_cache_dir, gather
 from ingest.cleaning import clean
 from ingest.loaders import LoadError, discover, load_file
 from ingest.sentences import split_sentences
@@ -27,6 +28,7 @@ from vectorstore.errors import CorpusError, TagungsbotError
 from vectorstore.faiss_store import FaissStore, StoreContent, choose_index_type, write_store
 from vectorstore.layout import clean_up, current_version, new_version_name
 from vectorstore.manifest import Manifest
+from vectorstore.onnx_backend import passage_backend
 from vectorstore.records import Chunk, Document, sha256_text
 from vectorstore.settings import Settings
 from vectorstore.store import StoreWriter, open_writer
@@ -92,7 +94,10 @@ class Ingestor:
         self.settings = settings
         self.chunking = ChunkingConfig(settings.chunk_size, settings.chunk_overlap)
         self._embedder_factory = embedder_factory or (
-            lambda: Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads)
+            lambda: Embedder.load(
+                settings.embedding_model, settings.model_cache_dir, settings.torch_threads,
+                backend=passage_backend(settings.embedding_backend),
+            )
         )
         self._embedder: Embedder | None = None
 
@@ -152,6 +157,7 @@ class Ingestor:
     def _run_incremental(
         self, writer: StoreWriter, paths: list[Path], hashes: dict[str, str], skip_unreadable: bool, began: float
     ) -> IngestReport:
+        self._block_embedder().drop()  # committed: the resume cache of this run is no longer needed
         """Update a store that can delete (Milvus): embed and write only new and changed documents.
 
         Changed and removed documents are retired by doc_id (their path below the corpus
@@ -261,6 +267,12 @@ class Ingestor:
                 doc = previous.documents[previous.chunks[int(chunk_row)].doc_id]
                 known["s:" + sha256_text(doc.text[int(start):int(end)])] = previous.sentence_vectors[row]
         chunk_keys = [c.content_hash for c in prepared.chunks]
+    def _block_embedder(self) -> BlockEmbedder:
+        return BlockEmbedder(
+            self.embedder, embedding_cache_dir(self.settings.index_dir), self.settings.batch_size,
+            progress=self.settings.show_progress,
+        )
+
         chunk_texts = [c.embedding_text() for c in prepared.chunks]
         sentence_keys = ["s:" + sha256_text(t) for t in prepared.sentence_texts]
         todo: dict[str, str] = {}
@@ -268,14 +280,13 @@ class Ingestor:
             if key not in known and key not in todo:
                 todo[key] = text
         if todo:
-            fresh = self.embedder.encode_passages(
-                list(todo.values()), batch_size=self.settings.batch_size, progress=self.settings.show_progress
-            )
+            fresh = blocks.run(list(todo.keys()), list(todo.values()))
             known.update(zip(todo.keys(), fresh))
         dim = self.embedder.dimension
-        vectors = np.stack([known[k] for k in chunk_keys]).astype(np.float32) if chunk_keys else np.zeros((0, dim), np.float32)
-        sentence_vectors = (
-            np.stack([known[k] for k in sentence_keys]).astype(np.float32) if sentence_keys else np.zeros((0, dim), np.float32)
-        )
+        vectors = gather(chunk_keys, known, dim, blocks.folder / "vectors.npy")
+        sentence_vectors = gather(sentence_keys, known, dim, blocks.folder / "sentence_vectors.npy")
+        # Embedded in resumable blocks (see ingest.embedding_cache); vectors are gathered into
+        # memory-mapped files there, so RAM does not grow with the corpus.
+        blocks = self._block_embedder()
         reused = len(chunk_keys) + len(sentence_keys) - len(todo)
         return vectors, sentence_vectors, len(todo), reused

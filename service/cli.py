@@ -54,8 +54,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.logging_config import configure_logging
 
     configure_logging(settings, args.log_level)
+    workers = args.workers or settings.workers
+    if workers > 1:
+        return _serve_workers(settings, workers, args.log_level)
     app = create_app(settings)  # refuses an open service on a non-loopback host (service.security)
     uvicorn.run(app, host=host, port=port, workers=1, log_level=args.log_level, access_log=False, log_config=None)
+    return EXIT_OK
+
+
+def _serve_workers(settings: Settings, workers: int, log_level: str) -> int:
+    """Several uvicorn worker processes on one port; each loads the model and memory-maps the
+    same store files (the page cache holds one copy). uvicorn starts workers from an import
+    string, so the command-line overrides travel to them as TAGUNGSBOT_* variables."""
+    import os
+
+    import uvicorn
+
+    os.environ.update(
+        TAGUNGSBOT_HOST=settings.host, TAGUNGSBOT_PORT=str(settings.port),
+        TAGUNGSBOT_INDEX_DIR=str(settings.index_dir), TAGUNGSBOT_CORPUS_DIR=str(settings.corpus_dir),
+    )
+    uvicorn.run(
+        "service.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
+        log_level=log_level, access_log=False, log_config=None,
+    )
     return EXIT_OK
 
 
@@ -85,7 +107,9 @@ def _load_qa(settings: Settings):
 
     store = FaissStore.load(settings.index_dir)
     store.manifest.check_model(settings.embedding_model)  # before the slow model load
-    embedder = Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads)
+    embedder = Embedder.load(
+        settings.embedding_model, settings.model_cache_dir, settings.torch_threads, backend=settings.embedding_backend
+    )
     store.manifest.check_model(settings.embedding_model, embedder.dimension)
     return QuestionAnswering(store, embedder)
 
@@ -155,6 +179,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return evaluate(argv)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the performance benchmarks of bench/perf/ (latency, throughput, cold start, scale)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / "perf" / "run_all.py").exists():
+        raise ValueError(f"bench/perf/ not found under {root}; run `tagungsbot bench` from a checkout of the project")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from bench.perf.run_all import main as run_all
+
+    argv = [f"--only={args.only}"] if args.only else []
+    argv += ["--quick"] if args.quick else []
+    argv += [f"--out={args.out}"] if args.out else []
+    return run_all(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tagungsbot", description="Offline question answering over conference documents.")
     parser.add_argument("--corpus-dir", dest="corpus_dir", help="overrides TAGUNGSBOT_CORPUS_DIR")
@@ -171,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="default 127.0.0.1 (TAGUNGSBOT_HOST)")
     p.add_argument("--port", type=int, help="default 8000 (TAGUNGSBOT_PORT)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--workers", type=int, help="worker processes (TAGUNGSBOT_WORKERS, default 1); each needs ~300 MB")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ask", help="answer one question with citations")
@@ -199,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="XQuAD: first N questions per language")
     p.add_argument("--no-write", action="store_true", help="print only, write no files to bench/results/")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="measure latency, throughput, cold start and scale; see docs/performance.md")
+    p.add_argument("--only", help="comma-separated: backends, cold_start, latency, ingest_throughput, scale")
+    p.add_argument("--quick", action="store_true", help="small sizes, one run each (checks the scripts, no figures)")
+    p.add_argument("--out", help="folder for the JSON results (default bench/results/)")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -52,7 +52,8 @@ class ServiceState:
         """Load model and store; problems are remembered (served as 503), not raised."""
         try:
             self.embedder = Embedder.load(
-                self.settings.embedding_model, self.settings.model_cache_dir, self.settings.torch_threads
+                self.settings.embedding_model, self.settings.model_cache_dir, self.settings.torch_threads,
+                backend=self.settings.embedding_backend,
             )
         except TagungsbotError as exc:
             log.error("%s", exc)

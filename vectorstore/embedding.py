@@ -22,6 +22,8 @@ from vectorstore.settings import DEFAULT_MODEL
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from vectorstore.onnx_backend import OnnxSentenceEncoder
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -56,6 +58,20 @@ def _load_sentence_transformer(name: str, cache_dir: Path) -> "SentenceTransform
         ) from exc
 
 
+def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool) -> "OnnxSentenceEncoder":
+    from vectorstore.onnx_backend import OnnxSentenceEncoder, ensure_onnx_export
+
+    source = Path(resolve_model_path(name, cache_dir))
+    folder = ensure_onnx_export(source, cache_dir, quantized)
+    try:
+        return OnnxSentenceEncoder(folder, threads)
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelNotAvailableError(
+            f"the ONNX export in {folder} cannot be loaded ({type(exc).__name__}: {exc}); delete that folder "
+            f"to export it again, or set TAGUNGSBOT_EMBEDDING_BACKEND=torch"
+        ) from exc
+
+
 class Embedder:
     """Encodes questions and passages into L2-normalised float32 vectors.
 
@@ -64,9 +80,13 @@ class Embedder:
     cache, because the intranet search box sends the same few questions many times.
     """
 
-    def __init__(self, model: "SentenceTransformer", name: str, query_cache_size: int = 1024) -> None:
+    def __init__(
+        self, model: "SentenceTransformer | OnnxSentenceEncoder", name: str, query_cache_size: int = 1024,
+        backend: str = "torch",
+    ) -> None:
         self.model = model
         self.name = name
+        self.backend = backend
         self._prompts = dict(getattr(model, "prompts", {}) or {})
         if "e5" in name.lower() and not self._prompts.get("query"):
             self._prompts.update(_E5_PROMPTS)
@@ -75,8 +95,17 @@ class Embedder:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, name: str, cache_dir: Path, torch_threads: int = 1) -> "Embedder":
-        """Load `name` from disk; raises `ModelNotAvailableError` with a fix when it cannot."""
+    def load(cls, name: str, cache_dir: Path, torch_threads: int = 1, backend: str = "torch") -> "Embedder":
+        """Load `name` from disk; raises `ModelNotAvailableError` with a fix when it cannot.
+
+        `backend` "torch" runs the model through sentence-transformers; "onnx" and "onnx-int8"
+        run its ONNX export (see `onnx_backend`; torch is imported only to export it once).
+        `torch_threads` is the number of threads of either runtime (1 per worker on 2 cores).
+        """
+        from vectorstore.onnx_backend import check_backend
+
+        if check_backend(backend) != "torch":
+            return cls(_load_onnx_encoder(name, cache_dir, torch_threads, backend == "onnx-int8"), name, backend=backend)
         if torch_threads > 0:
             import torch
 
@@ -126,6 +155,11 @@ class Embedder:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
+
+    def clear_cache(self) -> None:
+        """Forget cached question vectors (benchmarks measure uncached latency with it)."""
+        with self._lock:
+            self._cache.clear()
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Vectors for many questions at once (benchmarks, evaluation); not cached."""

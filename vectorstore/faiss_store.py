@@ -14,6 +14,7 @@ Files of one version (see `layout` for how versions are switched):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -29,13 +30,51 @@ from vectorstore.layout import commit_version, current_dir, start_version, write
 from vectorstore.manifest import Manifest
 from vectorstore.records import Chunk, Document, Section
 
-EXACT_SEARCH_LIMIT = 200_000
-"""Up to this many chunks the index is exact (flat); above it, HNSW over 8-bit codes."""
+EXACT_SEARCH_LIMIT = 50_000
+"""Up to this many chunks the index is exact (flat, ~2 ms per query at the limit on one core);
+above it, an inverted file over 8-bit codes (IVF,SQ8). Measured in bench/perf/scale.py and
+docs/performance.md: HNSW was as fast to search but builds 100x slower here and cannot be
+memory-mapped, so several uvicorn workers would each hold a private copy."""
+
+IVF_NPROBE_SHARE = 1 / 64
+"""Share of the inverted lists searched per query (nprobe = nlist × share, at least 8);
+chosen for recall@10 ≥ 0.95 against exact search at 100k and 1M vectors."""
+
+IVF_TRAIN_ITERATIONS = 10
+"""k-means iterations when training the coarse quantizer (faiss' default 25 costs minutes at 1M)."""
+
+
+def _ivf_lists(count: int) -> int:
+    """Number of inverted lists: a power of two near 4·√count, at least 64."""
+    target = 4 * max(count, 1) ** 0.5
+    lists = 64
+    while lists * 2 <= target:
+        lists *= 2
+    return lists
 
 
 def choose_index_type(count: int) -> str:
     """FAISS factory string for a store of `count` vectors."""
-    return "Flat" if count <= EXACT_SEARCH_LIMIT else "HNSW32,SQ8"
+    return "Flat" if count <= EXACT_SEARCH_LIMIT else f"IVF{_ivf_lists(count)},SQ8"
+
+
+def default_search_params(index_type: str) -> dict[str, int]:
+    """Search-time parameters for an index of `index_type` (recorded in the manifest)."""
+    if index_type.startswith("IVF"):
+        lists = int(index_type[3:].split(",", 1)[0].split("_", 1)[0])
+        return {"nprobe": max(8, int(round(lists * IVF_NPROBE_SHARE)))}
+    if index_type.startswith("HNSW"):
+        return {"efSearch": 64}
+    return {}
+
+
+def apply_search_params(index: faiss.Index, params: dict[str, int]) -> None:
+    """Set nprobe / efSearch on a loaded index (unknown names are ignored with flat indexes)."""
+    if not params:
+        return
+    space = faiss.ParameterSpace()
+    for name, value in params.items():
+        space.set_index_parameter(index, name, value)
 
 
 def build_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
@@ -43,7 +82,13 @@ def build_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
     dim = int(vectors.shape[1])
     index = faiss.index_factory(dim, index_type, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
-        sample = vectors if len(vectors) <= 100_000 else vectors[np.random.default_rng(0).choice(len(vectors), 100_000, replace=False)]
+        ivf = faiss.try_extract_index_ivf(index)
+        limit = 100_000
+        if ivf is not None:
+            ivf.cp.niter = IVF_TRAIN_ITERATIONS
+            limit = max(limit, 40 * ivf.nlist)
+            ivf.cp.max_points_per_centroid = max(40, limit // ivf.nlist)
+        sample = vectors if len(vectors) <= limit else vectors[np.sort(np.random.default_rng(0).choice(len(vectors), limit, replace=False))]
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
     step = 50_000
     for begin in range(0, len(vectors), step):
@@ -103,6 +148,7 @@ def write_store(index_dir: Path, content: StoreContent, manifest: Manifest) -> P
     if len(content.chunks) != len(content.vectors):
         raise ValueError("every chunk needs exactly one vector")
     tmp: Path | None = None
+    manifest = with_index_params(manifest)
     try:
         tmp = start_version(index_dir)
         _write_jsonl(tmp / "documents.jsonl", (_document_to_json(d) for d in content.documents))
@@ -120,9 +166,21 @@ def write_store(index_dir: Path, content: StoreContent, manifest: Manifest) -> P
         raise write_failure(exc, index_dir) from exc
 
 
+def with_index_params(manifest: Manifest) -> Manifest:
+    """The manifest with the index's search parameters recorded in `extra["faiss_search_params"]`
+    (kept if ingest already set them), so a store is searched as it was measured."""
+    if "faiss_search_params" in manifest.extra:
+        return manifest
+    extra = {**manifest.extra, "faiss_search_params": default_search_params(manifest.index_type)}
+    return dataclasses.replace(manifest, extra=extra)
+
+
 def _read_index(path: Path) -> faiss.Index:
+    """Memory-map the index where FAISS can (flat codes, inverted lists), so that several
+    worker processes share one copy in the page cache instead of each reading it whole."""
+    flags = faiss.IO_FLAG_MMAP | getattr(faiss, "IO_FLAG_MMAP_IFC", 0) | faiss.IO_FLAG_READ_ONLY
     try:
-        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        return faiss.read_index(str(path), flags)
     except RuntimeError:
         return faiss.read_index(str(path))
 
@@ -175,6 +233,7 @@ class FaissStore:
             sentence_vectors = np.load(path / reading, mmap_mode="r")
             reading = "index.faiss"
             index = _read_index(path / reading)
+            apply_search_params(index, manifest.extra.get("faiss_search_params") or default_search_params(manifest.index_type))
             reading = "keyword/"
             keyword = KeywordIndex.load(path / "keyword", len(chunks))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as exc:

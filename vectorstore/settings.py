@@ -74,6 +74,10 @@ class Settings:
     chunk_overlap: int = 100
     batch_size: int = 32
     torch_threads: int = 1
+    # Runtime of the embedding model: torch, onnx (same vectors, ~2x faster, no torch import at
+    # serve time) or onnx-int8 (queries only; passages are embedded with onnx). See docs/performance.md.
+    embedding_backend: str = "torch"
+    workers: int = 1  # uvicorn worker processes of `tagungsbot serve`
     top_k: int = 5
     max_top_k: int = 20
     max_question_chars: int = 1000
@@ -123,6 +127,8 @@ class Settings:
             chunk_overlap=_env_int("TAGUNGSBOT_CHUNK_OVERLAP", d.chunk_overlap),
             batch_size=_env_int("TAGUNGSBOT_BATCH_SIZE", d.batch_size),
             torch_threads=_env_int("TAGUNGSBOT_TORCH_THREADS", d.torch_threads),
+            embedding_backend=_env_str("TAGUNGSBOT_EMBEDDING_BACKEND", d.embedding_backend).lower(),
+            workers=_env_int("TAGUNGSBOT_WORKERS", d.workers),
             top_k=_env_int("TAGUNGSBOT_TOP_K", d.top_k),
             max_top_k=_env_int("TAGUNGSBOT_MAX_TOP_K", d.max_top_k),
             max_question_chars=_env_int("TAGUNGSBOT_MAX_QUESTION_CHARS", d.max_question_chars),

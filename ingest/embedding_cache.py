@@ -1,0 +1,133 @@
+"""Embedding at ingest in resumable blocks, with progress and bounded memory.
+
+A big corpus takes hours to embed on two cores; a crash, a reboot or Ctrl-C must not
+throw that work away. `BlockEmbedder` embeds the texts in blocks of a few thousand and
+saves each finished block under the index folder's tmp area:
+
+    INDEX_DIR/tmp/embedding-cache/<sha256 of model, backend and the block's text keys>.npy
+
+The next ingest of the same corpus finds the finished blocks and embeds only the rest.
+The cache is removed once a store version has been committed. Vectors are read back
+memory-mapped and gathered into memory-mapped arrays (`gather`), so the vectors of a
+large corpus live in files, not in RAM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from vectorstore.embedding import Embedder
+
+BLOCK_TEXTS = 4096
+"""Texts per saved block: a few minutes of work on two cores, so little is lost on a crash."""
+
+
+def embedding_cache_dir(index_dir: Path) -> Path:
+    """Where finished blocks of an unfinished ingest wait (inside the index folder)."""
+    return Path(index_dir) / "tmp" / "embedding-cache"
+
+
+class BlockEmbedder:
+    """Embeds passages block by block; finished blocks survive an interrupted run."""
+
+    def __init__(
+        self, embedder: Embedder, folder: Path, batch_size: int = 32, progress: bool = False,
+        block_texts: int = BLOCK_TEXTS,
+    ) -> None:
+        self.embedder = embedder
+        self.folder = Path(folder)
+        self.batch_size = batch_size
+        self.progress = progress
+        self.block_texts = max(1, block_texts)
+        self.resumed = 0  # texts whose vectors came from a block of an earlier, interrupted run
+
+    def _block_path(self, keys: Sequence[str]) -> Path:
+        digest = hashlib.sha256(f"{self.embedder.name}\0{self.embedder.backend}\0".encode())
+        for key in keys:
+            digest.update(key.encode("utf-8") + b"\0")
+        return self.folder / f"{digest.hexdigest()[:32]}.npy"
+
+    def run(self, keys: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """Vectors for `texts` (one per key, same order) as a read-only memory-mapped array."""
+        if len(keys) != len(texts):
+            raise ValueError("every text needs exactly one key")
+        dim = self.embedder.dimension
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        bar = _progress_bar(len(texts)) if self.progress else None
+        parts: list[np.ndarray] = []
+        for begin in range(0, len(texts), self.block_texts):
+            block_keys = keys[begin : begin + self.block_texts]
+            path = self._block_path(block_keys)
+            vectors = _load_block(path, len(block_keys), dim)
+            if vectors is None:
+                fresh = self.embedder.encode_passages(list(texts[begin : begin + self.block_texts]), batch_size=self.batch_size)
+                _save_atomically(path, fresh)
+                vectors = np.load(path, mmap_mode="r")
+            else:
+                self.resumed += len(block_keys)
+            parts.append(vectors)
+            if bar is not None:
+                bar.update(len(block_keys))
+        if bar is not None:
+            bar.close()
+        return parts[0] if len(parts) == 1 else gather_rows(parts, self.folder / "fresh.npy")
+
+    def drop(self) -> None:
+        """Remove the cache once its vectors are committed into a store version."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="text", desc="embedding", smoothing=0.1)
+
+
+def _load_block(path: Path, rows: int, dim: int) -> np.ndarray | None:
+    """A finished block, or None if it is missing or does not have the expected shape."""
+    if not path.exists():
+        return None
+    try:
+        vectors = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    return vectors if vectors.shape == (rows, dim) and vectors.dtype == np.float32 else None
+
+
+def _save_atomically(path: Path, vectors: np.ndarray) -> None:
+    tmp = path.with_name(path.stem + ".partial.npy")
+    np.save(tmp, np.ascontiguousarray(vectors, dtype=np.float32))
+    os.replace(tmp, path)
+
+
+def gather_rows(parts: Sequence[np.ndarray], path: Path) -> np.ndarray:
+    """Concatenate row blocks into one memory-mapped float32 file at `path`."""
+    rows = sum(len(p) for p in parts)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, parts[0].shape[1]))
+    at = 0
+    for part in parts:
+        out[at : at + len(part)] = part
+        at += len(part)
+    out.flush()
+    return out
+
+
+def gather(keys: Sequence[str], known: Mapping[str, np.ndarray], dim: int, path: Path) -> np.ndarray:
+    """Vectors of `keys` in order, written into a memory-mapped float32 file at `path`."""
+    if not keys:
+        return np.zeros((0, dim), dtype=np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(keys), dim))
+    step = 8192
+    for begin in range(0, len(keys), step):
+        out[begin : begin + step] = np.stack([known[k] for k in keys[begin : begin + step]])
+    out.flush()
+    return out
