@@ -24,7 +24,8 @@ from string import Template
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-router = APIRouter(tags=["pages"])
+# Pages and files, not API: kept out of the OpenAPI schema (and so out of API fuzzing).
+router = APIRouter(tags=["pages"], include_in_schema=False)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MEDIA_TYPES = {
