@@ -800,6 +800,7 @@ class MilvusWriter:
         update.retire(list(retire))
         update.add(content)
         update.save_vocabulary()
+        update.flush()
         published = update.publish(manifest)
         update.collect_garbage()
         return published.manifest
@@ -1007,6 +1008,11 @@ class _Update:
         self._insert(self.names.terms, rows)
 
     # -- switch and clean up
+
+    def flush(self) -> None:
+        """Seal what this ingest wrote into indexed segments (once per ingest, as Milvus advises)."""
+        for name in self.names.all():
+            self.conn.call(f"flush {name}", "flush", name)
 
     def publish(self, manifest: Manifest) -> Published:
         """Switch every replica to the new generation: one upsert of the version record."""
