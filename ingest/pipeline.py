@@ -26,7 +26,7 @@ from ingest.sentences import split_sentences
 from vectorstore.embedding import Embedder
 from vectorstore.errors import CorpusError, TagungsbotError
 from vectorstore.faiss_store import FaissStore, StoreContent, choose_index_type, write_store
-from vectorstore.layout import clean_up, current_version, new_version_name
+from vectorstore.layout import clean_up, current_version, ingest_lock, new_version_name, write_failure
 from vectorstore.manifest import Manifest
 from vectorstore.onnx_backend import passage_backend
 from vectorstore.records import Chunk, Document, sha256_text
@@ -108,7 +108,17 @@ class Ingestor:
         return self._embedder
 
     def run(self, skip_unreadable: bool = False) -> IngestReport:
-        """Ingest the corpus; raise a `TagungsbotError`/`LoadError` and write nothing on failure."""
+        """Ingest the corpus; raise a `TagungsbotError`/`LoadError` and write nothing on failure.
+
+        One ingest per index folder at a time (`ingest_lock`); a second one fails at once.
+        """
+        with ingest_lock(self.settings.index_dir):
+            try:
+                return self._run_locked(skip_unreadable)
+            except OSError as exc:  # disk full or not writable, wherever ingest writes
+                raise write_failure(exc, self.settings.index_dir) from exc
+
+    def _run_locked(self, skip_unreadable: bool) -> IngestReport:
         began = time.perf_counter()
         corpus_dir = self.settings.corpus_dir
         index_dir = self.settings.index_dir
@@ -147,6 +157,7 @@ class Ingestor:
         )
         content = StoreContent(prepared.documents, prepared.chunks, vectors, prepared.sentences, sentence_vectors)
         write_store(index_dir, content, manifest)
+        self._block_embedder().drop()  # committed: the resume cache of this run is no longer needed
         clean_up(index_dir)
         return IngestReport(
             version=version, up_to_date=False, documents=len(prepared.documents), chunks=len(prepared.chunks),
@@ -157,7 +168,6 @@ class Ingestor:
     def _run_incremental(
         self, writer: StoreWriter, paths: list[Path], hashes: dict[str, str], skip_unreadable: bool, began: float
     ) -> IngestReport:
-        self._block_embedder().drop()  # committed: the resume cache of this run is no longer needed
         """Update a store that can delete (Milvus): embed and write only new and changed documents.
 
         Changed and removed documents are retired by doc_id (their path below the corpus
@@ -257,6 +267,12 @@ class Ingestor:
         sentences = np.asarray(sentence_rows, dtype=np.int64).reshape(-1, 3)
         return _Prepared(documents, chunks, sentences, sentence_texts, skipped)
 
+    def _block_embedder(self) -> BlockEmbedder:
+        return BlockEmbedder(
+            self.embedder, embedding_cache_dir(self.settings.index_dir), self.settings.batch_size,
+            progress=self.settings.show_progress,
+        )
+
     def _embed(self, prepared: _Prepared, previous: FaissStore | None) -> tuple[np.ndarray, np.ndarray, int, int]:
         """Vectors for all chunks and sentences, embedding only texts the previous store lacks."""
         known: dict[str, np.ndarray] = {}
@@ -267,26 +283,20 @@ class Ingestor:
                 doc = previous.documents[previous.chunks[int(chunk_row)].doc_id]
                 known["s:" + sha256_text(doc.text[int(start):int(end)])] = previous.sentence_vectors[row]
         chunk_keys = [c.content_hash for c in prepared.chunks]
-    def _block_embedder(self) -> BlockEmbedder:
-        return BlockEmbedder(
-            self.embedder, embedding_cache_dir(self.settings.index_dir), self.settings.batch_size,
-            progress=self.settings.show_progress,
-        )
-
         chunk_texts = [c.embedding_text() for c in prepared.chunks]
         sentence_keys = ["s:" + sha256_text(t) for t in prepared.sentence_texts]
         todo: dict[str, str] = {}
         for key, text in zip(chunk_keys + sentence_keys, chunk_texts + prepared.sentence_texts):
             if key not in known and key not in todo:
                 todo[key] = text
+        # Embedded in resumable blocks (see ingest.embedding_cache); vectors are gathered into
+        # memory-mapped files there, so RAM does not grow with the corpus.
+        blocks = self._block_embedder()
         if todo:
             fresh = blocks.run(list(todo.keys()), list(todo.values()))
             known.update(zip(todo.keys(), fresh))
         dim = self.embedder.dimension
         vectors = gather(chunk_keys, known, dim, blocks.folder / "vectors.npy")
         sentence_vectors = gather(sentence_keys, known, dim, blocks.folder / "sentence_vectors.npy")
-        # Embedded in resumable blocks (see ingest.embedding_cache); vectors are gathered into
-        # memory-mapped files there, so RAM does not grow with the corpus.
-        blocks = self._block_embedder()
         reused = len(chunk_keys) + len(sentence_keys) - len(todo)
         return vectors, sentence_vectors, len(todo), reused

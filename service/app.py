@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.limits import BodySizeLimit, EmbeddingSlots, RequestTimeout, embedding_slot
 from service.logging_config import close_logger, question_logger
@@ -24,6 +26,11 @@ from service.state import ServiceState
 from vectorstore.settings import Settings
 
 log = logging.getLogger("tagungsbot.service")
+
+BODY_NOT_JSON = (
+    "the request body is not valid JSON in UTF-8; send e.g. {\"question\": \"Wer hat BAKIRA vorgestellt?\"} "
+    "with Content-Type: application/json"
+)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -65,6 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reindexer = Reindexer(state, on_result=lambda result: service_metrics.reindex.labels(result).inc())
     app.state.started_monotonic = time.monotonic()
 
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            exc.detail = BODY_NOT_JSON  # FastAPI's words for undecodable bodies say nothing about the fix
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
@@ -84,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=service_metrics)
     # Tool routes: API key or allowed widget origin, per-client rate limit, bounded embedding work.
     tool_errors: dict[int | str, dict] = {
+        400: {"model": ErrorResponse, "description": "The body is not JSON in UTF-8"},
         401: {"model": ErrorResponse, "description": "No API key sent (and no allowed Origin)"},
         403: {"model": ErrorResponse, "description": "The API key is not valid"},
         429: {"model": ErrorResponse, "description": "Rate limit reached; see Retry-After"},

@@ -96,7 +96,7 @@ def _job_summary(job: dict) -> str:
     if job.get("status") == "failed":
         return f"re-index job {job.get('id')} failed: {job.get('error')}"
     if job.get("status") == "running":
-        return f"re-index job {job.get('id')} started; follow it with GET /api/admin/reindex"
+        return f"re-index job {job.get('id')} started; follow it with GET /api/admin/reindex/status"
     return f"re-index job {job.get('id')} {job.get('status')}: serving store {job.get('served_version')}"
 
 

@@ -45,11 +45,11 @@ def reindex_remote(base_url: str, key: str | None, wait: bool = True, timeout_s:
     if status not in {202, 409}:
         raise TagungsbotError(f"the service answered {status}: {body.get('detail', body)}")
     if status == 409:  # a job is running already: follow that one
-        _, body = _call("GET", f"{base}/api/admin/reindex", key)
+        _, body = _call("GET", f"{base}/api/admin/reindex/status", key)
     deadline = time.monotonic() + timeout_s
     while wait and body.get("status") == "running":
         if time.monotonic() > deadline:
-            raise TagungsbotError(f"re-index job {body.get('id')} still running after {timeout_s:g} s; check GET {base}/api/admin/reindex")
+            raise TagungsbotError(f"re-index job {body.get('id')} still running after {timeout_s:g} s; check GET {base}/api/admin/reindex/status")
         time.sleep(POLL_S)
-        _, body = _call("GET", f"{base}/api/admin/reindex", key)
+        _, body = _call("GET", f"{base}/api/admin/reindex/status", key)
     return body

@@ -85,7 +85,7 @@ class ServiceState:
                 store.manifest.check_model(self.settings.embedding_model, self.embedder.dimension)
             except TagungsbotError as exc:
                 self.reload_counts["failed"] += 1
-                self.last_reload_error = str(exc)
+                self.last_reload_error = f"store version {wanted}: {exc}" if wanted else str(exc)
                 self._failed_version = wanted  # the watcher does not retry it until CURRENT changes
                 if self._qa is None:
                     self._not_ready = NotReady(str(exc))

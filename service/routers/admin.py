@@ -76,13 +76,13 @@ def start_reindex(reindexer: Reindexer = Depends(_reindexer)) -> ReindexJobOut:
     try:
         job = reindexer.start()
     except ReindexBusy as exc:
-        raise HTTPException(status_code=409, detail=f"{exc}; poll GET /api/admin/reindex until it ends") from exc
+        raise HTTPException(status_code=409, detail=f"{exc}; poll GET /api/admin/reindex/status until it ends") from exc
     except ModelNotLoaded as exc:
         raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "30"}) from exc
     return ReindexJobOut(**job.to_json())
 
 
-@router.get("/reindex", response_model=ReindexJobOut, summary="State of the latest re-index job")
+@router.get("/reindex/status", response_model=ReindexJobOut, summary="State of the latest re-index job")
 def reindex_status(reindexer: Reindexer = Depends(_reindexer)) -> ReindexJobOut:
     return ReindexJobOut(**reindexer.status().to_json())
 

@@ -23,6 +23,7 @@ TOOL_KEYS = {
     "limits": "lim-9d0a77",
     "other": "oth-51c2e0",
     "metrics": "met-c4a913",
+    "flood": "fld-0e6b52",
 }
 OVERLOAD_KEYS = [f"load-{i:02d}" for i in range(16)]
 RATE_PER_MINUTE = 60
