@@ -26,30 +26,18 @@ does, the service abstains: a wrong confident answer is worse than none.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from service.entities import (
-    Directory,
-    dates,
-    distinct_people,
-    number_value,
-    number_values,
-    numbers,
-    organisations,
-    person_directory,
-    places,
-    times,
-)
-from service.language import Language
-from service.language import Concept, concepts_in, expand_terms
+from service.entities import distinct_people, number_values
+from service.evidence import EvidenceTable, SentenceFacts
+from service.language import Concept, Language, concepts_in, expand_terms, synonyms
 from service.retrieval import Passage, RetrievalResult
-from vectorstore.analysis import STOPWORDS, fold, terms, words
-from vectorstore.faiss_store import FaissStore
+from vectorstore.analysis import STOPWORDS, TermMatcher, compound_match, fold, terms, words
+from vectorstore.store import VectorStore
 
 AnswerType = Literal["person", "organisation", "date", "time", "number", "place", "expansion", "other"]
 
@@ -88,6 +76,7 @@ _HOW_OLD = re.compile(r"\b(wie alt|how old)\b", re.I)
 _HOW_LONG = re.compile(r"\b(wie lange|how long|seit wann)\b", re.I)
 _ORDINALS = frozenset("erste ersten erster erstes zweite zweiten zweiter dritte dritten vierte vierten first second third fourth".split())
 _COMPOUND_NUMBER = re.compile(r"^(ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf)([a-zäöüß]{3,})$", re.I)
+_ASKS_ORG = re.compile(r"job ?cent|jobcenter|organisation|organization|behörde|agency", re.I)
 _HOW_MANY = re.compile(r"\b(wie ?viele?|how many|how much|wie hoch)\s+((?:[\w-]+\s+){0,3})", re.I)
 
 MESSAGES: dict[Language, str] = {
@@ -158,20 +147,37 @@ class Question:
     values: frozenset[float]  # numbers the question mentions (not the ones it asks for)
     counted: tuple[str, ...]  # stems of the noun a how-many question counts
     acronym: str | None  # the abbreviation a "what does X stand for" question asks about
+    forms: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per stem of `terms`: the corpus terms that count as finding it (itself, compounds
+    containing it, and the same for its synonyms in the event vocabulary)."""
+    anchor_forms: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per stem of `anchors`: itself and compounds containing it (names have no synonyms)."""
+
+    def found(self, stem: str, window: frozenset[str]) -> bool:
+        """Content stem `stem`, or a form of it, occurs among `window`'s terms."""
+        return not self.forms[stem].isdisjoint(window)
+
+    def anchored(self, stems: tuple[str, ...], window: frozenset[str]) -> bool:
+        """Every stem of one name / number / title occurs among `window`'s terms."""
+        return all(not self.anchor_forms[s].isdisjoint(window) for s in stems)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     passage: Passage
     rank: int
-    row: int
-    start: int
-    end: int
-    text: str
-    context: str
+    facts: SentenceFacts
     similarity: float
     lexical: float
     score: float
+
+    @property
+    def text(self) -> str:
+        return self.facts.text
+
+    @property
+    def context(self) -> str:
+        return self.facts.context
 
 
 def answer_type(question: str) -> AnswerType:
@@ -209,23 +215,20 @@ def anchor_words(question: str, language: Language, known_names: set[str] | froz
 class AnswerBuilder:
     """question + retrieved passages → `Answer` (cited, or abstained).
 
-    The people of every document are looked up once, when the builder is made (at
-    store load), not per request.
+    Everything about the store's sentences that does not depend on the question (terms,
+    people, organisations, places, dates, numbers) is worked out once per store in an
+    `EvidenceTable` when the builder is made (at store load); a request only intersects
+    the question's terms with it and looks things up.
     """
 
-    def __init__(self, store: FaissStore, policy: AbstentionPolicy | None = None) -> None:
+    def __init__(self, store: VectorStore, policy: AbstentionPolicy | None = None) -> None:
         self.store = store
         self.policy = policy or AbstentionPolicy()
-        self.directories: dict[str, Directory] = {
-            doc_id: person_directory(doc.text) for doc_id, doc in store.documents.items()
-        }
-        self._surnames = {key for directory in self.directories.values() for key in directory}
-        self._names = frozenset(
-            fold(part) for directory in self.directories.values() for person in directory.values()
-            for part in person.name.replace("Dr. ", "").replace("Prof. ", "").split()
-        )
-        self._vocabulary = sorted(self.store.keyword.vocabulary)
-        self._sentence_terms: dict[int, frozenset[str]] = {}
+        self.evidence = EvidenceTable(store)
+        self.directories = self.evidence.directories
+        self._surnames = self.evidence.surnames
+        self._names = self.evidence.names
+        self._matcher: TermMatcher = self.evidence.matcher
 
     # -- question analysis -------------------------------------------------------------
 
@@ -252,7 +255,7 @@ class AnswerBuilder:
                 anchors.append(stems)
         if missing:
             return f"not in the documents: {', '.join(missing)}"
-        q_terms = [keyword.correct(t) or t for t in terms(question) if t not in _GENERIC]
+        q_terms = tuple(dict.fromkeys(keyword.correct(t) or t for t in terms(question) if t not in _GENERIC))
         counted: tuple[str, ...] = ()
         m = _HOW_MANY.search(question)
         if m:
@@ -264,25 +267,27 @@ class AnswerBuilder:
             counted = tuple(terms("Jahre Jahren Monate Wochen Tage Stunden Minuten years months weeks days hours minutes"))
         values = frozenset(v for v in number_values(question) if not (kind == "number" and v == 1.0))
         return Question(
-            text=question, language=language, kind=kind, anchors=tuple(anchors), terms=tuple(dict.fromkeys(q_terms)),
+            text=question, language=language, kind=kind, anchors=tuple(anchors), terms=q_terms,
             concepts=tuple(concepts_in(question)), values=values, counted=counted, acronym=acronym,
+            forms=self._forms(q_terms), anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
         )
 
-    def _terms(self, row: int, text: str) -> frozenset[str]:
-        """Index terms of sentence `row`, analysed once per store and kept."""
-        found = self._sentence_terms.get(row)
-        if found is None:
-            found = self._sentence_terms[row] = frozenset(terms(text))
-        return found
+    def _forms(self, q_terms: tuple[str, ...]) -> dict[str, frozenset[str]]:
+        """Corpus terms that count as each content stem: compounds of it and of its synonyms."""
+        match = self._matcher.matches
+        forms = {}
+        for t in q_terms:
+            found = set(match(t))
+            for other in synonyms(t):
+                found |= match(other)
+            forms[t] = frozenset(found)
+        return forms
 
     def _in_vocabulary(self, stem: str) -> bool:
         """`stem` is a corpus term or the first part of one ("odenwald" → "odenwaldkreis")."""
         if len(stem) < 5:
-            return stem in self.store.keyword.vocabulary
-        import bisect
-
-        i = bisect.bisect_left(self._vocabulary, stem)
-        return i < len(self._vocabulary) and self._vocabulary[i].startswith(stem)
+            return stem in self._matcher
+        return self._matcher.has_prefix(stem)
 
     # -- the run -----------------------------------------------------------------------
 
@@ -296,7 +301,7 @@ class AnswerBuilder:
         if not candidates:
             return self._abstain(language, "no sentences")
         checked = candidates[: self.policy.candidates_checked]
-        supported = [(c, why) for c, why in ((c, self._unsupported(q, c)) for c in checked)]
+        supported = [(c, self._unsupported(q, c)) for c in checked]
         passing = [c for c, why in supported if why is None]
         if not passing:
             return self._abstain(language, "; ".join(f"{why}" for _, why in supported[:3]))
@@ -308,68 +313,57 @@ class AnswerBuilder:
 
     def _candidates(self, q: Question, retrieval: RetrievalResult) -> list[_Candidate]:
         p = self.policy
-        q_terms = list(q.terms)
+        forms = [q.forms[t] for t in q.terms]
         out: list[_Candidate] = []
         for rank, passage in enumerate((retrieval.pool or retrieval.passages)[: p.candidate_passages]):
-            doc = self.store.documents[passage.chunk.doc_id]
-            rows = list(self.store.sentence_rows(passage.row))
-            if not rows:
+            sentences = self.evidence.chunk(passage.row)
+            if not sentences:
                 continue
-            sims = retrieval.sentence_similarities(self.store, rows)
-            previous_text = ""
-            for row, sim in zip(rows, sims):
-                _, start, end = (int(x) for x in self.store.sentences[row])
-                text = doc.text[start:end]
-                if len(re.findall(r"[^\W\d_]{2,}", text)) < 3:
-                    continue  # a list number or a stray heading is nothing to quote
-                context = f"{passage.chunk.section or ''}\n{previous_text}\n{text}"
-                s_terms = self._terms(row, text)
-                c_terms = s_terms | set(terms(context))
+            sims = retrieval.sentence_similarities(self.store, [f.row for f in sentences])
+            for facts, sim in zip(sentences, sims):
                 hits = 0.0
-                for t in q_terms:
-                    if _term_in(t, s_terms) or _synonym_in(t, s_terms):
+                for found in forms:
+                    if not found.isdisjoint(facts.terms):
                         hits += 1.0
-                    elif _term_in(t, c_terms) or _synonym_in(t, c_terms):
+                    elif not found.isdisjoint(facts.window):
                         hits += 0.5
-                lexical = hits / len(q_terms) if q_terms else 0.0
-                bonus = p.type_bonus * self._type_strength(q, text, context, doc.doc_id)
+                lexical = hits / len(forms) if forms else 0.0
+                bonus = p.type_bonus * self._type_strength(q, facts)
                 score = sim + p.lexical_weight * lexical + p.rank_weight / (1 + rank) + bonus
-                out.append(_Candidate(passage, rank, row, start, end, text, context, sim, lexical, score))
-                previous_text = text
-                following = doc.text[end : end + 2]
-                if "\n" in following:
-                    previous_text = ""  # a new paragraph or list item starts: no context carried over
+                out.append(_Candidate(passage, rank, facts, sim, lexical, score))
         out.sort(key=lambda c: -c.score)
         return _dedupe(out)
 
-    def _type_strength(self, q: Question, text: str, context: str, doc_id: str) -> float:
+    def _type_strength(self, q: Question, facts: SentenceFacts) -> float:
         """0 without the asked-for kind of thing, 1 with it, 2 for a full date (day and month)."""
         if q.kind == "date":
-            found = dates(text)
-            return 0.0 if not found else (2.0 if any(re.search(r"\d\.\s?[A-ZÄÖÜ]", d) for d in found) else 1.0)
+            return 0.0 if not facts.dates else (2.0 if facts.full_date else 1.0)
         if q.kind in {"person", "organisation"}:
-            return 1.0 if self._has_type(q, text, doc_id) else (0.5 if self._has_type(q, context, doc_id) else 0.0)
+            return 1.0 if self._has_type(q, facts, False) else (0.5 if self._has_type(q, facts, True) else 0.0)
         if q.kind == "place":
-            found = self._places(text, q)
-            return 0.0 if not found else (2.0 if re.search(rf"\b(in|im|nach)\s{re.escape(found[0])}\b", text) else 1.0)
-        return 1.0 if self._has_type(q, text, doc_id) else 0.0
+            found = self._places(facts, q)
+            return 0.0 if not found else (2.0 if found[0] in facts.places_after_in else 1.0)
+        return 1.0 if self._has_type(q, facts, False) else 0.0
 
-    def _has_type(self, q: Question, text: str, doc_id: str) -> bool:
+    def _has_type(self, q: Question, facts: SentenceFacts, in_context: bool) -> bool:
+        """The asked-for kind of thing is in the sentence (or, `in_context`, its context)."""
         kind = q.kind
+        people = facts.context_people if in_context else facts.people
+        orgs = facts.context_orgs if in_context else facts.orgs
         if kind == "person":
-            return bool(distinct_people(text, self.directories[doc_id])) or bool(organisations(text))
+            return bool(people) or bool(orgs)
         if kind == "organisation":
-            return bool(organisations(text)) or any(p.org for p in distinct_people(text, self.directories[doc_id]))
+            return bool(orgs) or any(p.org for p in people)
         if kind == "date":
-            return bool(dates(text))
+            return bool(facts.dates)
         if kind == "time":
-            return bool(times(text))
+            return bool(facts.times)
         if kind == "number":
-            return self._count(q, text) is not None
+            return self._count(q, facts) is not None
         if kind == "place":
-            return bool(self._places(text, q))
+            return bool(self._places(facts, q))
         if kind == "expansion":
-            return self._expansion(q, text) is not None
+            return self._expansion(q, facts.text) is not None
         return False
 
     # -- evidence checks -----------------------------------------------------------------
@@ -377,28 +371,27 @@ class AnswerBuilder:
     def _unsupported(self, q: Question, cand: _Candidate) -> str | None:
         """Why `cand` does not support an answer to `q`, or None when it does."""
         p = self.policy
-        window_terms = set(terms(cand.context))
+        facts = cand.facts
+        window = facts.window
         for stems in q.anchors:
-            if not all(_term_in(s, window_terms) for s in stems):
+            if not q.anchored(stems, window):
                 return f"'{' '.join(stems)}' not in the evidence"
-        if q.values and not q.values <= number_values(cand.context):
+        if q.values and not q.values <= facts.values:
             return "a number of the question is not in the evidence"
         for concept in q.concepts:
-            if concept.required and not concept.found_in(window_terms):
+            if concept.required and not concept.found_in(window):
                 return f"nothing about '{concept.name}' in the evidence"
-        doc_id = cand.passage.chunk.doc_id
         typed = q.kind in {"person", "date", "time", "number", "organisation", "expansion"} or (
             q.kind == "place" and not _FIND.search(q.text)
         )
-        where = cand.context if q.kind in {"person", "organisation"} else cand.text
-        if typed and not self._has_type(q, where, doc_id):
+        if typed and not self._has_type(q, facts, q.kind in {"person", "organisation"}):
             return f"no {q.kind} in the evidence"
         if cand.similarity < p.min_similarity:
             return f"similarity {cand.similarity:.3f}"
         if q.kind == "expansion":
             return None
         content = [t for t in q.terms if not any(t in stems for stems in q.anchors)]
-        found = sum(1 for t in content if _term_in(t, window_terms) or _synonym_in(t, window_terms))
+        found = sum(1 for t in content if q.found(t, window))
         if q.language == "de":
             coverage = p.min_coverage_de_with_anchors if q.anchors else p.min_coverage_de
             need = max(1, int(coverage * len(content) + 0.5)) if content else 0
@@ -411,7 +404,7 @@ class AnswerBuilder:
 
     def _asked_person_org(self, q: Question, cand: _Candidate) -> str | None:
         """The organisation of a person the question names, if this sentence names them with it."""
-        directory = self.directories[cand.passage.chunk.doc_id]
+        directory = self.directories[cand.facts.doc_id]
         for word in words(q.text):
             person = directory.get(fold(word))
             if person is not None and person.org and person.org in cand.context:
@@ -424,47 +417,45 @@ class AnswerBuilder:
         if q.kind != "person":
             return best
         near = [c for c in passing if best.score - c.score <= self.policy.specificity_margin]
-
-        def count(c: _Candidate) -> int:
-            n = len(distinct_people(c.text, self.directories[c.passage.chunk.doc_id]))
-            return n if n else 99
-
-        return min(near, key=lambda c: (count(c), -c.score))
+        return min(near, key=lambda c: (len(c.facts.people) or 99, -c.score))
 
     # -- the asked-for thing -----------------------------------------------------------
 
-    def _places(self, text: str, q: Question) -> list[str]:
-        """Places in `text` that are not a surname, nor part of an organisation ("Jobcenter Düsseldorf")
-        unless the question asks about one ("Which city's job centre …"); places after "in" first."""
-        inside = " ".join(organisations(text))
-        asks_org = bool(re.search(r"job ?cent|jobcenter|organisation|organization|behörde|agency", q.text, re.I))
-        found = [p for p in places(text) if fold(p) not in self._surnames and (asks_org or p not in inside)]
-        return sorted(found, key=lambda p: 0 if re.search(rf"\b(in|im|nach)\s{re.escape(p)}\b", text) else 1)
+    def _places(self, facts: SentenceFacts, q: Question) -> list[str]:
+        """Places in the sentence that are not a surname, nor part of an organisation ("Jobcenter
+        Düsseldorf") unless the question asks about one ("Which city's job centre …"); places
+        after "in" first."""
+        if not facts.places:
+            return []
+        if _ASKS_ORG.search(q.text):
+            return list(facts.places)
+        return [p for p in facts.places if p not in facts.places_in_orgs]
 
-    def _count(self, q: Question, text: str) -> str | None:
-        """The number in `text` that counts what the question counts ("130 Führungskräfte").
+    def _count(self, q: Question, facts: SentenceFacts) -> str | None:
+        """The number in the sentence that counts what the question counts ("130 Führungskräfte").
 
         The counted noun must follow the number within three words (or be glued to a number
         word: "zweitägig" for "Wie viele Tage"); a number that counts something else is no answer.
         """
-        tokens = list(re.finditer(r"[\wäöüÄÖÜß]+(?:[.,]\d+)*", text))
+        text = facts.text
+        tokens = facts.tokens
         counted = set(q.counted)
+        how_many = _HOW_MANY.search(q.text)
         for i, tok in enumerate(tokens):
-            word = tok.group()
+            word = tok.word
             glued = _COMPOUND_NUMBER.match(word)
-            if glued and _HOW_MANY.search(q.text) and any(fold(glued.group(2)).startswith(c) for c in counted if len(c) >= 3):
+            if glued and how_many and any(fold(glued.group(2)).startswith(c) for c in counted if len(c) >= 3):
                 return word
-            value = number_value(word)
-            if value is None or word.lower() in _ORDINALS or re.fullmatch(r"(19|20)\d\d", word):
+            if tok.value is None or word.lower() in _ORDINALS or re.fullmatch(r"(19|20)\d\d", word):
                 continue
-            if text[tok.end() : tok.end() + 1] == "." and word.isdigit():
+            if text[tok.end : tok.end + 1] == "." and word.isdigit():
                 continue  # "8." is a day or a list number, not a count
             following = tokens[i + 1 : i + 4]
             if not counted:
-                return text[tok.start() : (following[0].end() if following else tok.end())]
-            for j, w in enumerate(following):
-                if any(_term_in_any(t, counted) for t in terms(w.group(), keep_stopwords=True)):
-                    return text[tok.start() : w.end()]
+                return text[tok.start : (following[0].end if following else tok.end)]
+            for w in following:
+                if any(_term_in_any(t, counted) for t in w.stems):
+                    return text[tok.start : w.end]
         return None
 
     def _expansion(self, q: Question, text: str) -> str | None:
@@ -474,40 +465,36 @@ class AnswerBuilder:
         return m.group(1) if m else None
 
     def _lead(self, q: Question, cand: _Candidate) -> str | None:
-        doc_id = cand.passage.chunk.doc_id
-        text = cand.text
+        facts = cand.facts
         joiner = f" {_AND[q.language]} "
         if q.kind == "person":
             named = {fold(w) for w in words(q.text)}
-            for where in (text, cand.context):
-                people = distinct_people(where, self.directories[doc_id])
-                people = [p for p in people if fold(p.surname) not in named] or people
-                if people:
-                    return _join([p.label() for p in people], joiner)
-            orgs = organisations(text) or organisations(cand.context)
-            return _join(orgs, joiner) if orgs else None
+            for people in (facts.people, facts.context_people):
+                chosen = [p for p in people if fold(p.surname) not in named] or list(people)
+                if chosen:
+                    return _join([p.label() for p in chosen], joiner)
+            orgs = facts.orgs or facts.context_orgs
+            return _join(list(orgs), joiner) if orgs else None
         if q.kind == "organisation":
             asked = self._asked_person_org(q, cand)
             if asked:
                 return asked
-            for where in (text, cand.context):
-                orgs = [o for o in organisations(where) if fold(o) not in fold(q.text)]
+            for found in (facts.orgs, facts.context_orgs):
+                orgs = [o for o in found if fold(o) not in fold(q.text)]
                 if orgs:
                     return _join(orgs, joiner)
             return None
         if q.kind == "date":
-            found = dates(text)
-            return max(found, key=len) if found else None
+            return max(facts.dates, key=len) if facts.dates else None
         if q.kind == "time":
-            found = times(text)
-            return found[0] if found else None
+            return facts.times[0] if facts.times else None
         if q.kind == "number":
-            return self._count(q, text)
+            return self._count(q, facts)
         if q.kind == "place":
-            found = [p for p in self._places(text, q) if fold(p) not in fold(q.text)]
+            found = [p for p in self._places(facts, q) if fold(p) not in fold(q.text)]
             return _join(found[:2], joiner) if found else None
         if q.kind == "expansion":
-            return self._expansion(q, text)
+            return self._expansion(q, facts.text)
         return None
 
     # -- composing -------------------------------------------------------------------
@@ -517,7 +504,7 @@ class AnswerBuilder:
         citation = Citation(
             ref=1, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section, text=chunk.text,
             start=chunk.start, end=chunk.end, score=chosen.passage.score,
-            quote_start=chosen.start, quote_end=chosen.end,
+            quote_start=chosen.facts.start, quote_end=chosen.facts.end,
         )
         body = f"„{chosen.text}“ [1]"
         text = f"{lead}. {_INTRO[q.language]}{body}" if lead else body
@@ -530,25 +517,9 @@ class AnswerBuilder:
         return Answer(answer=MESSAGES[language], abstained=True, citations=[], language=language, reason=reason)
 
 
-def _term_in(term: str, window: set[str]) -> bool:
-    """`term` is in `window`, also as a compound part ("podium" in "podiumsdiskussion") or head."""
-    if term in window:
-        return True
-    if len(term) < 4:
-        return False
-    return any(len(w) >= 4 and (w.startswith(term) or w.endswith(term) or (len(w) >= 5 and term.startswith(w))) for w in window)
-
-
 def _term_in_any(term: str, stems: tuple[str, ...] | set[str]) -> bool:
-    return _term_in(term, set(stems)) or any(_term_in(s, {term}) for s in stems)
-
-
-def _synonym_in(term: str, window: set[str]) -> bool:
-    return any(_term_in(t, window) for t in expand_terms([term]) if t != term)
-
-
-def _overlap(q_terms: set[str], s_terms: set[str]) -> int:
-    return sum(1 for t in q_terms if _term_in(t, s_terms))
+    """`term` and one of `stems` match as compound parts, either way round."""
+    return any(compound_match(term, s) or compound_match(s, term) for s in stems)
 
 
 def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -556,7 +527,7 @@ def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
     seen: set[tuple[str, int]] = set()
     out = []
     for cand in candidates:
-        key = (cand.passage.chunk.doc_id, cand.start)
+        key = (cand.facts.doc_id, cand.facts.start)
         if key not in seen:
             seen.add(key)
             out.append(cand)

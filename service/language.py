@@ -149,3 +149,9 @@ def expand_terms(stems) -> list[str]:
         if concept.stems & set(stems):
             out.extend(s for s in concept.stems if s not in out)
     return out
+
+
+@lru_cache(maxsize=8192)
+def synonyms(term: str) -> frozenset[str]:
+    """The other stems of every concept `term` belongs to ("moderiert" → "moderated", …)."""
+    return frozenset(t for t in expand_terms([term]) if t != term)

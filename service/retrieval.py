@@ -140,13 +140,11 @@ class HybridRetriever:
         if not flat:
             return best, {}
         sims = np.asarray(self.store.sentence_vectors[flat]) @ query_vector
-        scores = dict(zip(flat, sims.tolist()))
-        at = 0
-        for i, rng in enumerate(ranges):
-            n = len(rng)
-            best[i] = float(sims[at : at + n].max()) if n else 0.0
-            at += n
-        return best, scores
+        lengths = np.fromiter((len(rng) for rng in ranges), dtype=np.int64, count=len(ranges))
+        starts = np.cumsum(lengths) - lengths
+        filled = lengths > 0
+        best[filled] = np.maximum.reduceat(sims, starts[filled])  # max over each chunk's sentences
+        return best, dict(zip(flat, sims.tolist()))
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

@@ -64,8 +64,9 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Stemmed and folded form of one lower-cased word."""
+    """Stemmed and folded form of one lower-cased word (memoised: words repeat a lot)."""
     return fold(_stemmer().stemWord(word.lower()))
 
 
@@ -82,3 +83,74 @@ def terms(text: str, keep_stopwords: bool = False) -> list[str]:
                 continue
             out.append(stem(part))
     return out
+
+
+# --------------------------------------------------------------------------- compound-aware matching
+
+COMPOUND_MIN = 4
+"""Terms shorter than this only match exactly: "tag" must not match "vortrag" or "tagung"."""
+
+
+def compound_match(term: str, word: str) -> bool:
+    """`term` matches index term `word`: equal, or a compound part of it ("podium" in
+    "podiumsdiskussion", "sieg" at the end of "rheinsieg"), or `word` is a head of `term`.
+
+    The reference definition; `TermMatcher` answers the same question for a whole vocabulary.
+    """
+    if term == word:
+        return True
+    if len(term) < COMPOUND_MIN or len(word) < COMPOUND_MIN:
+        return False
+    return word.startswith(term) or word.endswith(term) or (len(word) >= 5 and term.startswith(word))
+
+
+class TermMatcher:
+    """Which vocabulary terms a (question) term matches, by `compound_match`, in O(log n).
+
+    Built once per store from its keyword vocabulary; answers by binary search over the
+    sorted terms and over the sorted reversed terms (for compound heads), so checking a
+    question term against thousands of sentences is one set intersection per sentence.
+    """
+
+    def __init__(self, vocabulary) -> None:
+        self._terms = sorted(set(vocabulary))
+        self._known = frozenset(self._terms)
+        self._reversed = sorted(t[::-1] for t in self._terms)
+        self._memo: dict[str, frozenset[str]] = {}
+
+    def __contains__(self, term: str) -> bool:
+        return term in self._known
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Some vocabulary term starts with `prefix` ("odenwald" → "odenwaldkreis")."""
+        import bisect
+
+        i = bisect.bisect_left(self._terms, prefix)
+        return i < len(self._terms) and self._terms[i].startswith(prefix)
+
+    def matches(self, term: str) -> frozenset[str]:
+        """Vocabulary terms `term` matches, plus `term` itself (it may be new to the vocabulary)."""
+        found = self._memo.get(term)
+        if found is None:
+            found = frozenset(self._compute(term))
+            if len(self._memo) > 50_000:
+                self._memo.clear()
+            self._memo[term] = found
+        return found
+
+    def _compute(self, term: str) -> set[str]:
+        out = {term}
+        if len(term) < COMPOUND_MIN:
+            return out
+        out.update(w for w in _starting_with(self._terms, term) if len(w) >= COMPOUND_MIN)
+        out.update(w[::-1] for w in _starting_with(self._reversed, term[::-1]) if len(w) >= COMPOUND_MIN)
+        out.update(term[:n] for n in range(5, len(term)) if term[:n] in self._known)
+        return out
+
+
+def _starting_with(ordered: list[str], prefix: str) -> list[str]:
+    import bisect
+
+    lo = bisect.bisect_left(ordered, prefix)
+    hi = bisect.bisect_left(ordered, prefix + "\uffff")
+    return ordered[lo:hi]

@@ -89,8 +89,20 @@ class KeywordIndex:
         q = self.query_terms(query)
         if not q or self._size == 0:
             return KeywordHits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        k = min(k, self._size)
-        rows, scores = self._bm25.retrieve([q], k=k, show_progress=False, n_threads=1)
-        rows, scores = rows[0].astype(np.int64), scores[0].astype(np.float32)
-        keep = scores > 0
-        return KeywordHits(rows[keep], scores[keep])
+        return top_k(self._bm25.get_scores(q), k)
+
+
+def top_k(scores: np.ndarray, k: int) -> KeywordHits:
+    """The `k` best rows of a full score array, best first (ties by row); zero scores left out.
+
+    Scoring all rows and selecting with `argpartition` is what `bm25s.retrieve` does too,
+    minus its per-call thread pool and progress bar (4 ms of a 10 ms request).
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    k = min(k, len(scores))
+    if k <= 0:
+        return KeywordHits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    rows = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    rows = rows[np.lexsort((rows, -scores[rows]))]
+    rows = rows[scores[rows] > 0]
+    return KeywordHits(rows.astype(np.int64), scores[rows])
