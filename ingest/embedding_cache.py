@@ -108,10 +108,23 @@ def _save_atomically(path: Path, vectors: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+def _open_reserved(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """`open_memmap` with the file's disk blocks reserved up front.
+
+    Writing into a memory map whose sparse file cannot get blocks (disk full) kills the
+    process with SIGBUS, with no message; reserving them first turns a full disk into an
+    ordinary OSError (ENOSPC), which ingest reports with what to do.
+    """
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+    with open(path, "r+b") as fh:
+        os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+    return out
+
+
 def gather_rows(parts: Sequence[np.ndarray], path: Path) -> np.ndarray:
     """Concatenate row blocks into one memory-mapped float32 file at `path`."""
     rows = sum(len(p) for p in parts)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, parts[0].shape[1]))
+    out = _open_reserved(path, (rows, parts[0].shape[1]))
     at = 0
     for part in parts:
         out[at : at + len(part)] = part
@@ -125,7 +138,7 @@ def gather(keys: Sequence[str], known: Mapping[str, np.ndarray], dim: int, path:
     if not keys:
         return np.zeros((0, dim), dtype=np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(keys), dim))
+    out = _open_reserved(path, (len(keys), dim))
     step = 8192
     for begin in range(0, len(keys), step):
         out[begin : begin + step] = np.stack([known[k] for k in keys[begin : begin + step]])
