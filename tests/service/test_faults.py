@@ -275,6 +275,21 @@ def test_binary_file_is_named_and_the_old_store_serves(setup: Setup) -> None:
         assert_old_store_serves(setup)
 
 
+def test_reindex_command_reports_success_and_failure_with_exit_codes(setup: Setup) -> None:
+    """`tagungsbot reindex --url` drives the admin API and exits like `ingest` would."""
+    args = ("reindex", "--url", setup.server.url, "--key", ADMIN_KEY)
+    ok = tagungsbot(*args, env=setup.env, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"serving store {setup.baseline}" in ok.stdout
+    with corpus_file(setup, "kaputt.txt", b"\x00\x01\x02binary\x00"):
+        failed = tagungsbot(*args, env=setup.env, timeout=120)
+    assert failed.returncode == 1
+    assert "failed" in failed.stdout and "kaputt.txt" in failed.stdout and "binary file" in failed.stdout
+    refused = tagungsbot("reindex", "--url", setup.server.url, "--key", TOOL_KEY, env=setup.env, timeout=60)
+    assert refused.returncode == 1 and "refused the admin key" in refused.stderr
+    assert_old_store_serves(setup)
+
+
 def test_empty_file_is_named_and_the_old_store_serves(setup: Setup) -> None:
     with corpus_file(setup, "leer.md", b""):
         ingest_fails_with(setup, "leer.md", "holds no text")
