@@ -293,14 +293,17 @@ def extra_servers(host_site: HostSite, tmp_path_factory: pytest.TempPathFactory)
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(start_server, env, root, False) for name, env in envs.items()}
-        servers = {name: future.result() for name, future in futures.items()}
+    servers = {name: future.result() for name, future in futures.items() if future.exception() is None}
     try:
+        for future in futures.values():
+            future.result()  # a server that did not start fails the fixture; the others are stopped below
         hostile = servers["hostile"]
         started = httpx.post(hostile.url + "/api/admin/reindex", timeout=10)
         assert started.status_code == 202, started.text
         deadline = time.monotonic() + 120
-        while httpx.get(hostile.url + "/readyz", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, httpx.get(hostile.url + "/api/admin/reindex", timeout=5).text
+        while (ready := httpx.get(hostile.url + "/readyz", timeout=5)).status_code != 200:
+            job = httpx.get(hostile.url + "/api/admin/reindex/status", timeout=5).json()
+            assert job["status"] != "failed" and time.monotonic() < deadline, (job, ready.text, hostile.log()[-3000:])
             time.sleep(0.2)
         yield servers
     finally:
