@@ -352,7 +352,7 @@ def test_hostile_document_text_is_served_raw_by_the_api(hostile_server: Server) 
 
 
 def test_hostile_document_renders_inert_in_the_widget(
-    page_factory, host_site: HostSite, hostile_server: Server
+    page_factory, host_site: HostSite, hostile_server: Server, artifacts_dir: Path
 ) -> None:
     page = page_factory()
     page.goto(host_site.add("/hostile.html", host_page(hostile_server.url)))
@@ -367,6 +367,7 @@ def test_hostile_document_renders_inert_in_the_widget(
     assert page.dialogs == [], f"a script from the corpus ran: {page.dialogs}"
     assert page.evaluate(INJECTED) == []
     assert page.errors == []
+    page.screenshot(path=str(artifacts_dir / "widget-hostile.png"))
 
 
 def test_hostile_document_renders_inert_in_the_search_page(page_factory, hostile_server: Server) -> None:
