@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from ingest.loaders import LoadError
 from ingest.pipeline import Ingestor
@@ -63,7 +63,7 @@ class Reindexer:
     """Starts and tracks re-index jobs for one `ServiceState`."""
 
     state: ServiceState
-    on_result: Any = None  # callable(result: str) for metrics; optional
+    on_result: Callable[[str], None] | None = None  # told "succeeded"/"failed" (metrics)
     _job: ReindexJob = field(default_factory=ReindexJob)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
