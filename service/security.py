@@ -8,6 +8,8 @@ Three ways in:
   is let in without a key when the request's `Origin` is in `TAGUNGSBOT_CORS_ORIGINS`,
   and is rate-limited per client IP. `Origin` can be forged by non-browser clients, so
   this path is deliberately limited (tool routes only, per-IP limit), never admin.
+  The search page at `/` uses the same path: a browser marks its own page's requests
+  `Sec-Fetch-Site: same-origin` (it sends no `Origin` on a same-origin GET).
 * **Admins** send a key from `TAGUNGSBOT_ADMIN_KEYS` for /api/admin/*; an admin key also
   works on tool routes.
 
@@ -94,7 +96,7 @@ class AccessPolicy:
         """No keys of any kind: admin routes are open too (development on 127.0.0.1)."""
         return not self.api_keys and not self.admin_keys
 
-    def tool_caller(self, key: str | None, origin: str | None, client_ip: str) -> Caller:
+    def tool_caller(self, key: str | None, origin: str | None, client_ip: str, same_origin_page: bool = False) -> Caller:
         """The caller of a tool route, or an `HTTPException` 401/403."""
         if key:
             if _matches(key, self.admin_keys):
@@ -106,7 +108,7 @@ class AccessPolicy:
             raise HTTPException(status_code=403, detail="the API key is not valid; check it for typos or ask the administrator for a new one")
         if self.tools_open:
             return Caller("open", "ip:" + client_ip)
-        if origin and origin in self.origins:
+        if (origin and origin in self.origins) or same_origin_page:
             return Caller("widget", "ip:" + client_ip)
         raise HTTPException(
             status_code=401,
@@ -171,7 +173,12 @@ def require_tool_access(
 ) -> Caller:
     """Router dependency for /api/ask and /api/search: key or allowed origin, then rate limit."""
     policy: AccessPolicy = request.app.state.access
-    caller = policy.tool_caller(_presented_key(api_key, bearer), request.headers.get("origin"), client_ip(request))
+    caller = policy.tool_caller(
+        _presented_key(api_key, bearer),
+        request.headers.get("origin"),
+        client_ip(request),
+        same_origin_page=request.headers.get("sec-fetch-site") == "same-origin",
+    )
     limiter: RateLimiter = request.app.state.rate_limiter
     decision = limiter.take(caller.identity)
     if not decision.allowed:

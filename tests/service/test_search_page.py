@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import Server, base_env, start_server
 from tests.service.hostsite import HostSite
 
 ANSWER_TIMEOUT_MS = 60_000
@@ -139,3 +139,21 @@ def test_page_scripts_never_parse_text_as_html() -> None:
         source = (static / script).read_text(encoding="utf-8")
         for api in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
             assert api not in source, f"{script} uses {api}"
+
+
+@pytest.mark.browser
+def test_search_page_works_when_tool_routes_need_keys(browser, built_index: Path, tmp_path: Path) -> None:
+    """The page carries no key; the browser's same-origin marking lets it in, rate-limited like the widget."""
+    env = base_env(built_index, TAGUNGSBOT_API_KEYS="werkzeug-schluessel", TAGUNGSBOT_ADMIN_KEYS="admin-schluessel")
+    server = start_server(env, tmp_path)
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(server.url + "/?q=BAKIRA")
+        wait_for_results(page)
+        assert "Königstein" in page.locator("#antwort .answer").inner_text()
+        context.close()
+        keyless_tool = httpx.get(server.url + "/api/search", params={"q": "BAKIRA"}, timeout=30)
+        assert keyless_tool.status_code == 401
+    finally:
+        server.stop()
