@@ -40,6 +40,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     report = Ingestor(settings).run(skip_unreadable=args.skip_unreadable)
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report.summary())
+    from vectorstore.embedding import prepare_model
+
+    # The query-side model export (e.g. onnx-int8) is made now, so that `serve` starts in seconds.
+    prepare_model(settings.embedding_model, settings.model_cache_dir, settings.embedding_backend)
     return EXIT_OK
 
 

@@ -72,6 +72,16 @@ def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool
         ) from exc
 
 
+def prepare_model(name: str, cache_dir: Path, backend: str) -> None:
+    """Do the one-time work of `backend` now (model conversion, ONNX export), so that a
+    later `Embedder.load` — the service's start — finds it done."""
+    from vectorstore.onnx_backend import check_backend, ensure_onnx_export
+
+    source = resolve_model_path(name, cache_dir)
+    if check_backend(backend) != "torch":
+        ensure_onnx_export(Path(source), cache_dir, backend == "onnx-int8")
+
+
 class Embedder:
     """Encodes questions and passages into L2-normalised float32 vectors.
 

@@ -1,0 +1,258 @@
+"""Query latency and throughput of /api/ask and /api/search: in-process and over HTTP.
+
+In-process: the real `QuestionAnswering` over the conference store, one question at a
+time. Over HTTP: a real `tagungsbot serve` child on 127.0.0.1, first sequentially, then
+with 4 / 16 / 64 concurrent clients (asyncio + httpx; each level bounded in requests and
+seconds). Every run starts a fresh server, so its first pass over the questions misses the
+query cache ("uncached") and later passes hit it ("cached"). The "distinct" load uses the
+conference plus the XQuAD questions (about 1,300 different texts), so that under load most
+questions are embedded for real.
+
+The per-client rate limit is off for the benchmark (all load comes from one address).
+The load generator runs on the same two cores as the server and takes a share of them.
+
+    python -m bench.perf.latency                    # 3 runs, writes bench/results/perf_latency.json
+    python -m bench.perf.latency --runs 1 --levels 4 --seconds 2 --out /tmp/x   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import random
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from bench.perf.common import (
+    RESULTS, WORK, XQUAD, conference_questions, ensure_conference_index, load_embedder, machine_facts, merge_runs,
+    percentiles, read_jsonl, server_env, start_server, write_result,
+)
+
+ENDPOINTS = ("ask", "search")
+
+
+def request_args(endpoint: str, question: str) -> tuple[str, str, dict[str, Any]]:
+    """Method, path and httpx keyword arguments of one request to `endpoint`."""
+    if endpoint == "ask":
+        return "POST", "/api/ask", {"json": {"question": question}}
+    return "GET", "/api/search", {"params": {"q": question}}
+
+
+def distinct_questions() -> list[str]:
+    """Conference questions followed by the XQuAD questions (German and English), shuffled."""
+    pool = [q["question"] for lang in ("de", "en") for q in read_jsonl(XQUAD / f"questions.{lang}.jsonl")]
+    random.Random(7).shuffle(pool)
+    return conference_questions() + pool
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+def in_process(index_dir: Path, questions: Sequence[str], passes: int) -> dict[str, Any]:
+    """Latency of `QuestionAnswering.ask/search` without HTTP; pass 1 uncached, then cached."""
+    from service.qa import QuestionAnswering
+    from vectorstore.faiss_store import FaissStore
+    from vectorstore.settings import Settings
+
+    settings = Settings.from_env().with_overrides(index_dir=index_dir)
+    embedder = load_embedder(settings.embedding_backend)
+    qa = QuestionAnswering(FaissStore.load(index_dir), embedder)
+    qa.ask("Wann fand die Tagung statt?", settings.top_k)  # first call pays one-time set-up
+    out: dict[str, Any] = {}
+    for name in ENDPOINTS:
+        call = qa.ask if name == "ask" else qa.search
+        embedder.clear_cache()
+        for label, n in (("uncached", 1), ("cached", passes)):
+            lat = []
+            for _ in range(n):
+                for q in questions:
+                    began = time.perf_counter()
+                    call(q, settings.top_k)
+                    lat.append((time.perf_counter() - began) * 1000)
+            out[f"{name}_{label}"] = percentiles(lat)
+    out["encode_query_uncached"] = _encode_latency(embedder, questions)
+    out.update(_breakdown(qa, questions, settings.top_k))
+    return out
+
+
+def _breakdown(qa, questions: Sequence[str], top_k: int) -> dict[str, dict[str, float]]:
+    """Where a cached /api/ask spends its time: retrieval (BM25 + FAISS + fusion) and answer building."""
+    from service.language import detect_language
+
+    retrieval_ms, answer_ms = [], []
+    for q in questions:
+        language = detect_language(q)
+        began = time.perf_counter()
+        retrieval = qa.retriever.run(q, top_k, language)
+        middle = time.perf_counter()
+        qa.answers.run(q, language, retrieval)
+        retrieval_ms.append((middle - began) * 1000)
+        answer_ms.append((time.perf_counter() - middle) * 1000)
+    return {"ask_cached_retrieval_part": percentiles(retrieval_ms), "ask_cached_answer_part": percentiles(answer_ms)}
+
+
+def _encode_latency(embedder, questions: Sequence[str]) -> dict[str, float]:
+    embedder.clear_cache()
+    lat = []
+    for q in questions:
+        began = time.perf_counter()
+        embedder.encode_query(q)
+        lat.append((time.perf_counter() - began) * 1000)
+    embedder.clear_cache()
+    return percentiles(lat)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def sequential(url: str, endpoint: str, questions: Sequence[str], passes: int) -> dict[str, Any]:
+    """One client, one request at a time; pass 1 over `questions` is uncached on a fresh server."""
+    import httpx
+
+    out: dict[str, Any] = {}
+    errors = 0
+    with httpx.Client(base_url=url, timeout=30.0) as client:
+        for label, n in (("uncached", 1), ("cached", passes)):
+            lat = []
+            for _ in range(n):
+                for q in questions:
+                    began = time.perf_counter()
+                    method, path, kwargs = request_args(endpoint, q)
+                    response = client.request(method, path, **kwargs)
+                    lat.append((time.perf_counter() - began) * 1000)
+                    errors += response.status_code != 200
+            out[label] = percentiles(lat)
+    out["errors"] = errors
+    return out
+
+
+async def _load(url: str, endpoint: str, questions: Sequence[str], clients: int, max_requests: int,
+                seconds: float) -> dict[str, Any]:
+    import httpx
+
+    feed = itertools.cycle(questions)
+    lat: list[float] = []
+    errors: dict[str, int] = {}
+    sent = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        nonlocal sent
+        while sent < max_requests and time.perf_counter() < deadline:
+            sent += 1
+            question = next(feed)
+            began = time.perf_counter()
+            try:
+                method, path, kwargs = request_args(endpoint, question)
+                response = await client.request(method, path, **kwargs)
+                status = str(response.status_code)
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            lat.append((time.perf_counter() - began) * 1000)
+            if status != "200":
+                errors[status] = errors.get(status, 0) + 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    return {
+        "clients": clients, "requests": len(lat), "seconds": round(elapsed, 2),
+        "requests_per_s": round(len(lat) / elapsed, 1), "errors": sum(errors.values()), "error_kinds": errors,
+        "latency_ms": percentiles(lat),
+    }
+
+
+def concurrent(url: str, endpoint: str, questions: Sequence[str], clients: int, max_requests: int,
+               seconds: float) -> dict[str, Any]:
+    """`clients` concurrent clients, each sending its next request when the last one is answered."""
+    return asyncio.run(_load(url, endpoint, questions, clients, max_requests, seconds))
+
+
+def http_run(index_dir: Path, questions: Sequence[str], levels: Sequence[int], passes: int, seconds: float,
+             max_requests: int, workers: int) -> dict[str, Any]:
+    """Per endpoint one fresh server (so its first pass is uncached): sequential, then each
+    concurrency level with the conference questions repeated; for /api/ask also distinct questions."""
+    distinct = distinct_questions()[len(conference_questions()):]
+    run: dict[str, Any] = {}
+    for endpoint in ENDPOINTS:
+        server = start_server(server_env(index_dir), WORK / "logs", workers=workers)
+        try:
+            run[f"{endpoint}_ready_s"] = round(server.ready_s, 3)
+            run[f"{endpoint}_sequential"] = sequential(server.url, endpoint, questions, passes)
+            for clients in levels:
+                run[f"{endpoint}_c{clients}_repeated"] = concurrent(
+                    server.url, endpoint, questions, clients, max_requests, seconds
+                )
+            if endpoint == "ask" and levels:
+                clients = 16 if 16 in levels else levels[0]
+                run[f"ask_c{clients}_distinct"] = concurrent(server.url, "ask", distinct, clients, max_requests, seconds)
+            run[f"{endpoint}_rss_mb_after"] = server.rss_mb()
+        finally:
+            server.stop()
+    return run
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over runs of the figures the targets are about."""
+    summary: dict[str, Any] = {}
+    for key in runs[0]:
+        value = runs[0][key]
+        if not isinstance(value, dict):
+            continue
+        if "latency_ms" in value:
+            summary[key] = {
+                "requests_per_s": merge_runs([r[key] for r in runs])["requests_per_s"],
+                "errors": sum(r[key]["errors"] for r in runs),
+                "latency_ms": merge_runs([r[key]["latency_ms"] for r in runs]),
+            }
+        elif "uncached" in value:
+            summary[key] = {
+                label: merge_runs([r[key][label] for r in runs]) for label in ("uncached", "cached")
+            } | {"errors": sum(r[key]["errors"] for r in runs)}
+    summary.update({k: v for k, v in merge_runs(runs).items() if k.endswith(("_ready_s", "_rss_mb_after"))})
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="fresh servers (and in-process passes); medians are reported")
+    parser.add_argument("--levels", default="4,16,64", help="concurrent clients, comma-separated")
+    parser.add_argument("--passes", type=int, default=3, help="cached passes over the questions per run")
+    parser.add_argument("--seconds", type=float, default=8.0, help="time limit of one concurrency level")
+    parser.add_argument("--max-requests", type=int, default=3000, help="request limit of one concurrency level")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the server")
+    parser.add_argument("--index-dir", type=Path, help="store to serve (default: conference corpus, built once)")
+    parser.add_argument("--questions", type=int, default=0, help="use only the first N conference questions (smoke)")
+    parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for perf_latency.json")
+    args = parser.parse_args(argv)
+    index_dir = args.index_dir or ensure_conference_index()
+    levels = [int(x) for x in args.levels.split(",") if x.strip()]
+    questions = conference_questions()[: args.questions or None]
+    from vectorstore.settings import Settings
+
+    in_proc = [] if args.skip_in_process else [in_process(index_dir, questions, args.passes) for _ in range(args.runs)]
+    runs = []
+    for i in range(args.runs):
+        print(f"latency: HTTP run {i + 1}/{args.runs} ...", flush=True)
+        runs.append(http_run(index_dir, questions, levels, args.passes, args.seconds, args.max_requests, args.workers))
+    payload = {
+        "benchmark": "latency", "machine": machine_facts(),
+        "embedding_backend": Settings.from_env().embedding_backend, "workers": args.workers,
+        "questions": len(questions), "runs": args.runs,
+        "in_process": {k: merge_runs([r[k] for r in in_proc]) for k in in_proc[0]} if in_proc else None,
+        "http": summarise(runs), "http_runs": runs,
+        "note": "medians over runs; each run is a fresh server; 'uncached' = first pass over the questions "
+                "(query cache empty), 'cached' = later passes; rate limit off; the load generator shares the 2 cores",
+    }
+    path = write_result("perf_latency", payload, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
