@@ -39,10 +39,10 @@ class MilvusLiteServer:
                 self.process.wait()
 
 
-def start_milvus_lite(data_dir: Path, log_dir: Path, timeout: float = 60) -> MilvusLiteServer:
-    """Start `milvus-lite server` on a free port of 127.0.0.1; return once it accepts clients."""
-    port = free_port()
-    log_path = log_dir / f"milvus-lite-{port}.log"
+def start_milvus_lite(data_dir: Path, log_dir: Path, timeout: float = 60, port: int | None = None) -> MilvusLiteServer:
+    """Start `milvus-lite server` on 127.0.0.1 (a free port unless given); return once it accepts clients."""
+    port = port or free_port()
+    log_path = log_dir / f"milvus-lite-{port}-{time.monotonic_ns()}.log"
     log_file = open(log_path, "w", encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],

@@ -37,6 +37,7 @@ import logging
 import math
 import re
 import threading
+import time
 import uuid
 from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, replace
@@ -292,19 +293,38 @@ class MilvusConnection:
             return self._client
 
     def call(self, action: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """`client.<method>(*args, **kwargs)`; failures become a `MilvusStoreError` naming `action`."""
-        client = self.client
-        try:
-            return getattr(client, method)(*args, timeout=self.timeout_s, **kwargs)
-        except TagungsbotError:
-            raise
-        except Exception as exc:
-            raise self._error(action, exc) from exc
+        """`client.<method>(*args, **kwargs)`; failures become a `MilvusStoreError` naming `action`.
+
+        Two failures are repaired: an unreachable Milvus (restarting, a proxy failing over)
+        is tried twice more after 0.5 s and 1 s, and a collection that is not loaded (Milvus
+        Lite after a restart, a cluster after a release) is loaded once.
+        """
+        waits = [0.5, 1.0]
+        loaded = False
+        while True:
+            client = self.client
+            try:
+                return getattr(client, method)(*args, timeout=self.timeout_s, **kwargs)
+            except TagungsbotError:
+                raise
+            except Exception as exc:
+                if waits and _unreachable(exc):
+                    log.warning("Milvus at %s unreachable (%s); trying again", self.uri, _message(exc))
+                    time.sleep(waits.pop(0))
+                    continue
+                if not loaded and _not_loaded(exc) and args and isinstance(args[0], str):
+                    loaded = True
+                    log.warning("Milvus collection %s was not loaded; loading it", args[0])
+                    try:
+                        client.load_collection(args[0], timeout=self.timeout_s)
+                    except Exception as load_exc:
+                        raise self._error(action, load_exc) from load_exc
+                    continue
+                raise self._error(action, exc) from exc
 
     def _error(self, action: str, exc: Exception) -> MilvusStoreError:
-        message = getattr(exc, "message", None) or str(exc)
-        code = getattr(exc, "code", None)
-        if code == 2 or "connect" in message.lower() or "unavailable" in message.lower():
+        message = _message(exc)
+        if _unreachable(exc):
             fix = (
                 "check that Milvus is running there and reachable, or set TAGUNGSBOT_MILVUS_URI "
                 "(and TAGUNGSBOT_MILVUS_TOKEN if it requires authentication)"
@@ -1058,6 +1078,22 @@ class _Update:
         self.conn.call("delete old chunks", "delete", names.chunks, filter=f"gen_to <= {older}")
         self.conn.call("delete old documents", "delete", names.documents, filter=f"gen_to <= {older}")
         self.conn.call("delete old terms", "delete", names.terms, filter=f"gen_to <= {older}")
+
+
+def _message(exc: Exception) -> str:
+    return str(getattr(exc, "message", None) or exc)
+
+
+def _unreachable(exc: Exception) -> bool:
+    """Whether the call failed because Milvus could not be reached."""
+    message = _message(exc).lower()
+    return getattr(exc, "code", None) == 2 or "connect" in message or "unavailable" in message
+
+
+def _not_loaded(exc: Exception) -> bool:
+    """Whether Milvus refused because the collection is not loaded (released)."""
+    message = _message(exc).lower()
+    return "not loaded" in message or "released" in message or "load()" in message
 
 
 def _sparse_keys(value: Any) -> Iterable[int]:

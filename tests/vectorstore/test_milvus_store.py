@@ -18,7 +18,7 @@ from ingest.cleaning import clean
 from ingest.loaders import load_file
 from ingest.sentences import split_sentences
 from tests.conftest import CORPUS, free_port
-from tests.milvus_lite import MilvusLiteServer, milvus_server  # noqa: F401  (fixture)
+from tests.milvus_lite import MilvusLiteServer, milvus_server, start_milvus_lite  # noqa: F401  (fixture)
 from vectorstore.errors import StoreMissingError
 from vectorstore.faiss_store import StoreContent
 from vectorstore.keyword import KeywordIndex
@@ -228,3 +228,21 @@ def test_factories_follow_the_backend_setting(milvus_server: MilvusLiteServer, t
         check_backend(Settings(vector_backend="qdrant"))
     with pytest.raises(MilvusStoreError, match="TAGUNGSBOT_MILVUS_INDEX"):
         open_writer(replace(milvus, milvus_index="DISKANN_XL"))
+
+
+def test_a_reader_fails_clearly_while_milvus_is_down_and_recovers_after_a_restart(tmp_path) -> None:
+    server = start_milvus_lite(tmp_path / "data", tmp_path)
+    try:
+        conn = MilvusConnection(server.uri, "", "restart", 3.0)
+        content = content_of([text_document("berlin.md", BERLIN)])
+        published = MilvusWriter(conn).write(content, manifest_for(content), rebuild=True)
+        store = MilvusSource(conn).open()
+        rows, _ = store.search(content.vectors[0], 1)
+        server.stop()
+        with pytest.raises(MilvusStoreError, match="TAGUNGSBOT_MILVUS_URI"):
+            store.search(content.vectors[0], 1)
+        server = start_milvus_lite(tmp_path / "data", tmp_path, port=int(server.uri.rsplit(":", 1)[1]))
+        assert store.search(content.vectors[0], 1)[0].tolist() == rows.tolist()  # collections loaded again
+        assert MilvusSource(conn).current_version() == published.version
+    finally:
+        server.stop()
