@@ -345,6 +345,14 @@ class MilvusConnection:
             return None
         return Published.from_json(rows[0]["value"], f"{self.uri} ({self.meta})")
 
+    def published_for_rebuild(self) -> Published | None:
+        """The version record, or None when it is missing or from an older tagungsbot (then ingest rebuilds)."""
+        try:
+            return self.published()
+        except (StoreIncompatibleError, StoreCorruptError) as exc:
+            log.warning("%s; building a new store", exc)
+            return None
+
     def iterate(self, collection: str, filter_expr: str, fields: list[str], batch_size: int = 4_096) -> Iterator[dict]:
         """All rows matching `filter_expr`, in pages (Milvus caps a single query's result size)."""
         iterator = self.call(
@@ -794,7 +802,7 @@ class MilvusWriter:
 
     def served_manifest(self) -> Manifest | None:
         """Manifest of the served generation; `files` maps each doc_id to its source hash."""
-        published = self.conn.published()
+        published = self.conn.published_for_rebuild()
         if published is None:
             return None
         names = CollectionSet(published.prefix)
@@ -809,7 +817,7 @@ class MilvusWriter:
         """
         if len(content.chunks) != len(content.vectors):
             raise ValueError("every chunk needs exactly one vector")
-        previous = self.conn.published()
+        previous = self.conn.published_for_rebuild()
         if previous is not None and not rebuild and previous.manifest.dimension != manifest.dimension:
             raise StoreIncompatibleError(
                 f"the Milvus store holds {previous.manifest.dimension}-d vectors, the model gives {manifest.dimension}-d; "
@@ -856,7 +864,8 @@ class _Update:
 
     def prepare(self) -> None:
         """Create collections (full build) or undo what an interrupted ingest left behind."""
-        self._drop_strays()
+        if self.previous is not None:  # without a readable record, nothing is known to be unused
+            self._drop_strays()
         if not self.conn.has(self.conn.meta):
             self._create(self.conn.meta, _schema_meta, {"_v": ("FLAT", {})})
         if self.fresh:

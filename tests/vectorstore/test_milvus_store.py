@@ -7,6 +7,7 @@ what the store keeps and returns, not about the model (tests/service covers that
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import replace
 
@@ -19,7 +20,7 @@ from ingest.loaders import load_file
 from ingest.sentences import split_sentences
 from tests.conftest import CORPUS, free_port
 from tests.milvus_lite import MilvusLiteServer, milvus_server, start_milvus_lite  # noqa: F401  (fixture)
-from vectorstore.errors import StoreMissingError
+from vectorstore.errors import StoreIncompatibleError, StoreMissingError
 from vectorstore.faiss_store import StoreContent
 from vectorstore.keyword import KeywordIndex
 from vectorstore.layout import new_version_name
@@ -246,3 +247,17 @@ def test_a_reader_fails_clearly_while_milvus_is_down_and_recovers_after_a_restar
         assert MilvusSource(conn).current_version() == published.version
     finally:
         server.stop()
+
+
+def test_a_store_from_another_format_version_is_refused_by_readers_and_rebuilt_by_ingest(conn: MilvusConnection) -> None:
+    content = content_of([text_document("berlin.md", BERLIN)])
+    writer = MilvusWriter(conn)
+    writer.write(content, manifest_for(content), rebuild=True)
+    record = json.loads(conn.call("read", "query", conn.meta, filter='key == "current"', output_fields=["value"])[0]["value"])
+    record["manifest"]["format_version"] = -1
+    conn.call("write", "upsert", conn.meta, [{"key": "current", "value": json.dumps(record), "_v": [0.0, 0.0]}])
+    with pytest.raises(StoreIncompatibleError, match="tagungsbot ingest"):
+        MilvusSource(conn).open()
+    assert writer.served_manifest() is None
+    writer.write(content, manifest_for(content), rebuild=True)
+    assert MilvusSource(conn).open().documents["berlin.md"].text == BERLIN
