@@ -813,7 +813,8 @@ class MilvusWriter:
     def write(self, content: StoreContent, manifest: Manifest, retire: Sequence[str] = (), rebuild: bool = False) -> Manifest:
         """Retire documents `retire`, add `content`, publish as `manifest.version`; return the manifest.
 
-        `rebuild` (or no store yet) writes a new collection set holding `content` only.
+        A document in `content` replaces the served one with its doc_id. `rebuild` (or no
+        store yet) writes a new collection set holding `content` only.
         """
         if len(content.chunks) != len(content.vectors):
             raise ValueError("every chunk needs exactly one vector")
@@ -825,7 +826,7 @@ class MilvusWriter:
             )
         update = _Update(self.conn, previous, manifest.dimension, self.index_type, fresh=rebuild or previous is None)
         update.prepare()
-        update.retire(list(retire))
+        update.retire(sorted(set(retire) | {doc.doc_id for doc in content.documents}))
         update.add(content)
         update.save_vocabulary()
         update.flush()
@@ -869,7 +870,8 @@ class _Update:
         if not self.conn.has(self.conn.meta):
             self._create(self.conn.meta, _schema_meta, {"_v": ("FLAT", {})})
         if self.fresh:
-            self._create(self.names.chunks, _schema_chunks, {"vector": (self.index_type, INDEX_TYPES[self.index_type][0]), "sparse": ("SPARSE_INVERTED_INDEX", {})})
+            dense = (self.index_type, INDEX_TYPES[self.index_type][0])
+            self._create(self.names.chunks, _schema_chunks, {"vector": dense, "sparse": ("SPARSE_INVERTED_INDEX", {})})
             self._create(self.names.sentences, _schema_sentences, {"vector": ("FLAT", {})})
             self._create(self.names.documents, _schema_documents, {"_v": ("FLAT", {})})
             self._create(self.names.terms, _schema_terms, {"_v": ("FLAT", {})})
@@ -885,8 +887,7 @@ class _Update:
         client = self.conn.client
         params = client.prepare_index_params()
         for field_name, (index_type, index_params) in indexes.items():
-            metric = "IP"
-            params.add_index(field_name, index_type=index_type, metric_type=metric, params=index_params)
+            params.add_index(field_name, index_type=index_type, metric_type="IP", params=index_params)
         self.conn.call(f"create collection {name}", "create_collection", name, schema=schema_fn(client, self.dim), consistency_level="Strong")
         # sync=False: the collection is empty, so there is nothing to wait for (pymilvus would poll for 0.5 s per index).
         self.conn.call(f"index collection {name}", "create_index", name, params, sync=False)
