@@ -572,13 +572,34 @@ class DocumentMap(Mapping[str, Document]):
         )
         if not parts:
             raise KeyError(doc_id)
+        return self._assemble(doc_id, parts)
+
+    def _assemble(self, doc_id: str, parts: list[dict]) -> Document:
         parts = sorted(parts, key=lambda p: int(p["part"]))
         if len(parts) != int(parts[0]["parts"]):
             raise StoreCorruptError(
-                f"document {doc_id!r} in {s.names.documents} has {len(parts)} of {parts[0]['parts']} parts; "
+                f"document {doc_id!r} in {self._store.names.documents} has {len(parts)} of {parts[0]['parts']} parts; "
                 f"re-run `tagungsbot ingest`"
             )
         return document_from_json("".join(p["body"] for p in parts))
+
+    def items(self) -> Iterator[tuple[str, Document]]:  # type: ignore[override]
+        """Every document of this generation, read page by page (not one query per document)."""
+        s = self._store
+        pending: dict[str, list[dict]] = {}
+        for row in s.conn.iterate(s.names.documents, visible(s.generation), ["doc_id", "part", "parts", "body"], batch_size=256):
+            parts = pending.setdefault(row["doc_id"], [])
+            parts.append(row)
+            if len(parts) == int(row["parts"]):
+                del pending[row["doc_id"]]
+                doc = self._assemble(row["doc_id"], parts)
+                self._cache.put(doc.doc_id, doc)
+                yield doc.doc_id, doc
+        if pending:
+            raise StoreCorruptError(f"documents {sorted(pending)[:3]} in {s.names.documents} are incomplete; re-run `tagungsbot ingest`")
+
+    def values(self) -> Iterator[Document]:  # type: ignore[override]
+        return (doc for _doc_id, doc in self.items())
 
     def __iter__(self) -> Iterator[str]:
         s = self._store

@@ -197,10 +197,11 @@ def test_long_documents_are_split_and_joined_exactly(conn: MilvusConnection) -> 
     text = ("Qualitätsarbeit für Leistungsberechtigte – größer, schöner, übersichtlicher. " * 1600).strip()
     assert len(text.encode("utf-8")) > 2 * 60_000
     assert "".join(split_utf8(text, 1000)) == text and all(len(p.encode()) <= 1000 for p in split_utf8(text, 1000))
-    doc = text_document("lang.md", text)
-    content = StoreContent([doc], [], np.zeros((0, DIM), np.float32), np.zeros((0, 3), np.int64), np.zeros((0, DIM), np.float32))
+    docs = [text_document("lang.md", text), text_document("kurz.md", BERLIN)]
+    content = StoreContent(docs, [], np.zeros((0, DIM), np.float32), np.zeros((0, 3), np.int64), np.zeros((0, DIM), np.float32))
     MilvusWriter(conn).write(content, manifest_for(content), rebuild=True)
     assert MilvusSource(conn).open().documents["lang.md"].text == text
+    assert dict(MilvusSource(conn).open().documents.items()) == {d.doc_id: d for d in docs}
 
 
 def test_no_store_yet_and_unreachable_server_say_what_to_do(conn: MilvusConnection) -> None:
