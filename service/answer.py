@@ -66,8 +66,14 @@ _GENERIC = frozenset(
         "fand finden find did does do done was were is are war waren sind ist hat haben hatte laut according "
         "welche welcher welches which what who whom whose when where why how wer wen wem was wann wo wie warum "
         "many viele viel much dabei darin there here this year jahr jahres womit worum wofür wozu woran wodurch "
-        "bedeutet bedeuten steht stand stands mean means"
+        "bedeutet bedeuten steht stand stands mean means wurde wurden worden"
     )
+)
+# "Which X …" / "Welche X …": the noun(s) X name what is asked for (the focus of the question).
+_FOCUS = re.compile(
+    r"\b(?:welche[rsnm]?|was für (?:ein\w*)?|which|what)\s+(?:(?:is|are|was|were|war|waren|ist|sind)\s+)?"
+    r"(?:(?:the|a|an|der|die|das|den|dem)\s+)?((?:[\w-]+\s+)?[\w-]+)",
+    re.I,
 )
 _QUOTED = re.compile(r"[„\"“«»‚‘']([^„\"“«»‚‘']{3,80})[“\"”«»‘’']")
 _EXPANSION = r"{acronym}[“”\"»«’']?\s?\(([^()]{{3,80}})\)"
@@ -76,6 +82,7 @@ _HOW_OLD = re.compile(r"\b(wie alt|how old)\b", re.I)
 _HOW_LONG = re.compile(r"\b(wie lange|how long|seit wann)\b", re.I)
 _ORDINALS = frozenset("erste ersten erster erstes zweite zweiten zweiter dritte dritten vierte vierten first second third fourth".split())
 _COMPOUND_NUMBER = re.compile(r"^(ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf)([a-zäöüß]{3,})$", re.I)
+_STRONG: dict[str, float] = {"date": 2.0, "place": 2.0}  # a full date; a place after "in"
 _ASKS_ORG = re.compile(r"job ?cent|jobcenter|organisation|organization|behörde|agency", re.I)
 _HOW_MANY = re.compile(r"\b(wie ?viele?|how many|how much|wie hoch)\s+((?:[\w-]+\s+){0,3})", re.I)
 
@@ -101,12 +108,14 @@ class AbstentionPolicy:
     rank_weight: float = 0.02
     type_bonus: float = 0.03
     candidate_passages: int = 12
+    typed_passages: int = 20  # who/when/where/how-many: sentences with the asked-for type from this many passages
     candidates_checked: int = 12
     min_coverage_de: float = 0.5
     min_coverage_de_with_anchors: float = 0.34
     min_similarity_en_without_words: float = 0.86
     min_similarity: float = 0.72
     specificity_margin: float = 0.04
+    focus_margin: float = 0.08
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,7 @@ class Question:
     values: frozenset[float]  # numbers the question mentions (not the ones it asks for)
     counted: tuple[str, ...]  # stems of the noun a how-many question counts
     acronym: str | None  # the abbreviation a "what does X stand for" question asks about
+    focus: tuple[str, ...] = ()  # stems of X in "Which X …" (other questions only)
     forms: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per stem of `terms`: the corpus terms that count as finding it (itself, compounds
     containing it, and the same for its synonyms in the event vocabulary)."""
@@ -266,9 +276,13 @@ class AnswerBuilder:
         elif _HOW_LONG.search(question):
             counted = tuple(terms("Jahre Jahren Monate Wochen Tage Stunden Minuten years months weeks days hours minutes"))
         values = frozenset(v for v in number_values(question) if not (kind == "number" and v == 1.0))
+        focus: tuple[str, ...] = ()
+        m = _FOCUS.search(question)
+        if kind == "other" and m:
+            focus = tuple(t for t in (keyword.correct(s) or s for s in terms(m.group(1))) if t in q_terms)
         return Question(
             text=question, language=language, kind=kind, anchors=tuple(anchors), terms=q_terms,
-            concepts=tuple(concepts_in(question)), values=values, counted=counted, acronym=acronym,
+            concepts=tuple(concepts_in(question)), values=values, counted=counted, acronym=acronym, focus=focus,
             forms=self._forms(q_terms), anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
         )
 
@@ -305,7 +319,7 @@ class AnswerBuilder:
         passing = [c for c, why in supported if why is None]
         if not passing:
             return self._abstain(language, "; ".join(f"{why}" for _, why in supported[:3]))
-        chosen = self._most_specific(q, passing)
+        chosen = self._on_focus(q, passing) or self._most_specific(q, passing)
         lead = self._lead(q, chosen)
         return self._compose(q, lead, chosen)
 
@@ -315,12 +329,15 @@ class AnswerBuilder:
         p = self.policy
         forms = [q.forms[t] for t in q.terms]
         out: list[_Candidate] = []
-        for rank, passage in enumerate((retrieval.pool or retrieval.passages)[: p.candidate_passages]):
+        depth = max(p.candidate_passages, p.typed_passages if q.kind != "other" else 0)
+        for rank, passage in enumerate((retrieval.pool or retrieval.passages)[:depth]):
             sentences = self.evidence.chunk(passage.row)
             if not sentences:
                 continue
             sims = retrieval.sentence_similarities(self.store, [f.row for f in sentences])
             for facts, sim in zip(sentences, sims):
+                if rank >= p.candidate_passages and self._type_strength(q, facts) < _STRONG.get(q.kind, 1.0):
+                    continue  # from the deeper passages only sentences with the asked-for date, place, …
                 hits = 0.0
                 for found in forms:
                     if not found.isdisjoint(facts.terms):
@@ -391,7 +408,8 @@ class AnswerBuilder:
         if q.kind == "expansion":
             return None
         content = [t for t in q.terms if not any(t in stems for stems in q.anchors)]
-        found = sum(1 for t in content if q.found(t, window))
+        counted = set(q.counted) if q.kind == "number" else set()  # the type check found them next to the number
+        found = sum(1 for t in content if t in counted or q.found(t, window))
         if q.language == "de":
             coverage = p.min_coverage_de_with_anchors if q.anchors else p.min_coverage_de
             need = max(1, int(coverage * len(content) + 0.5)) if content else 0
@@ -410,6 +428,23 @@ class AnswerBuilder:
             if person is not None and person.org and person.org in cand.context:
                 return person.org
         return None
+
+    def _on_focus(self, q: Question, passing: list[_Candidate]) -> _Candidate | None:
+        """For "Which X …" questions: among the near-best sentences that speak of X (in the
+        sentence or its context), one that names something the question does not ("die neue
+        KI-Anwendung BAKIRA"): an X is asked for by its name. None when no near-best sentence
+        mentions X (then the best one stands)."""
+        if not q.focus:
+            return None
+        best = passing[0].score
+        near = [
+            c for c in passing
+            if best - c.score <= self.policy.focus_margin and any(q.found(t, c.facts.window) for t in q.focus)
+        ]
+        if not near:
+            return None
+        asked = fold(q.text)
+        return max(near, key=lambda c: (any(fold(n) not in asked for n in c.facts.names), c.score))
 
     def _most_specific(self, q: Question, passing: list[_Candidate]) -> _Candidate:
         """Among near-equal sentences, the one naming the fewest people (who did it, not who was there)."""

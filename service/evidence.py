@@ -36,6 +36,8 @@ from service.entities import (
     places,
     times,
 )
+from ingest.sentences import split_sentences
+from service.language import concepts_in
 from vectorstore.analysis import TermMatcher, fold, terms
 
 WARM_LIMIT = 20_000
@@ -46,6 +48,8 @@ _MEMO_LIMIT = 50_000  # chunks whose facts are kept for lazily analysed stores
 
 _TOKEN = re.compile(r"[\wäöüÄÖÜß]+(?:[.,]\d+)*")
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+_ACRONYM = re.compile(r"\b(?:[A-ZÄÖÜ]{2,}[A-ZÄÖÜ0-9]*|[A-Z][A-Za-z]*\d[A-Za-z0-9]*)\b")
+_QUOTED_NAME = re.compile(r"[„\"“«»]([^„\"“«»]{2,80})[“\"”«»]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +67,9 @@ class Token:
 class SentenceFacts:
     """One quotable sentence and everything question-independent the evidence checks use.
 
-    The context is the section heading, the sentence before it in the same paragraph and
-    the sentence itself: "Roth machte deutlich …" needs the sentence that names Roth.
+    The context is the section heading, the paragraph's first sentence (when it names at
+    most one person), the sentence before it in the same paragraph and the sentence itself:
+    "Das Ergebnis: weniger Ausfalltage …" needs the sentence that names Roth's job centre.
     """
 
     row: int
@@ -86,7 +91,32 @@ class SentenceFacts:
     places: tuple[str, ...]  # not a known surname; those after "in"/"im"/"nach" first
     places_in_orgs: frozenset[str]  # of `places`, those inside an organisation name ("Jobcenter Düsseldorf")
     places_after_in: frozenset[str]
+    names: tuple[str, ...]  # acronyms and quoted titles ("BAKIRA", „Innovationsräume“), not organisations
     tokens: tuple[Token, ...]
+
+
+def _names(text: str, orgs: tuple[str, ...]) -> tuple[str, ...]:
+    """Acronyms and quoted titles of `text`: the names of tools, programmes and projects.
+    Organisation acronyms ("(BMAS)") and words of the event vocabulary ("KI") are left out."""
+    found = [m.group(1) for m in _QUOTED_NAME.finditer(text)]
+    found += [m.group() for m in _ACRONYM.finditer(text) if m.group() not in orgs and not concepts_in(m.group())]
+    return tuple(dict.fromkeys(found))
+
+
+def _quotable(text: str) -> bool:
+    return len(_LETTER_WORD.findall(text)) >= 3
+
+
+def _paragraph_context(text: str, start: int) -> tuple[str, str]:
+    """The first and the previous sentence of the paragraph (or list item) the sentence at
+    `start` belongs to ("" where there is none): a report names the person or project once,
+    in a paragraph's first sentence, and then goes on with "Roth machte deutlich …".
+    Sentences before `start` in another chunk count too: chunks cut paragraphs."""
+    begin = text.rfind("\n", 0, start) + 1
+    before = [text[a:b] for a, b in split_sentences(text, begin, start) if _quotable(text[a:b])]
+    if not before:
+        return "", ""
+    return (before[0] if len(before) > 1 else ""), before[-1]
 
 
 class EvidenceTable:
@@ -151,17 +181,16 @@ class EvidenceTable:
         directory = self.directory(chunk.doc_id)
         section = chunk.section or ""
         out: list[SentenceFacts] = []
-        previous = ""
         for row in store.sentence_rows(chunk_row):
             _, start, end = (int(x) for x in store.sentences[row])
             text = doc.text[start:end]
-            if len(_LETTER_WORD.findall(text)) < 3:
+            if not _quotable(text):
                 continue  # a list number or a stray heading is nothing to quote
-            context = f"{section}\n{previous}\n{text}"
+            lead, previous = _paragraph_context(doc.text, start)
+            if len(distinct_people(lead, directory)) > 1:
+                lead = ""  # a paragraph opening with a list of people is about all of them, not one
+            context = "\n".join(part for part in (section, lead, previous, text) if part)
             out.append(self._facts(int(row), chunk.doc_id, start, end, text, context, directory))
-            previous = text
-            if "\n" in doc.text[end : end + 2]:
-                previous = ""  # a new paragraph or list item starts: no context carried over
         return tuple(out)
 
     def _facts(
@@ -187,5 +216,5 @@ class EvidenceTable:
             people=tuple(distinct_people(text, directory)), context_people=tuple(distinct_people(context, directory)),
             orgs=orgs, context_orgs=tuple(organisations(context)),
             places=tuple(found_places), places_in_orgs=frozenset(p for p in found_places if p in inside),
-            places_after_in=after_in, tokens=tokens,
+            places_after_in=after_in, names=_names(text, orgs), tokens=tokens,
         )

@@ -117,6 +117,7 @@ class Concept:
     name: str
     required: bool
     stems: frozenset[str]
+    words: tuple[str, ...] = ()  # the surface words, German and English
 
     def found_in(self, window_terms: set[str]) -> bool:
         return bool(self.stems & window_terms)
@@ -125,7 +126,10 @@ class Concept:
 def _build_concepts() -> list[Concept]:
     from vectorstore.analysis import terms
 
-    return [Concept(name, required, frozenset(terms(words, keep_stopwords=True))) for name, required, words in _CONCEPTS]
+    return [
+        Concept(name, required, frozenset(terms(words, keep_stopwords=True)), tuple(words.split()))
+        for name, required, words in _CONCEPTS
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -155,3 +159,25 @@ def expand_terms(stems) -> list[str]:
 def synonyms(term: str) -> frozenset[str]:
     """The other stems of every concept `term` belongs to ("moderiert" → "moderated", …)."""
     return frozenset(t for t in expand_terms([term]) if t != term)
+
+
+_SURFACE = re.compile(r"[0-9A-Za-zÄÖÜäöüß]+(?:-[0-9A-Za-zÄÖÜäöüß]+)*")
+
+
+def keyword_query(question: str, language: Language) -> str:
+    """What the German keyword index is searched with for a question.
+
+    German questions as they are. For English ones, English words are noise to German
+    BM25, so only what reads the same in a German text is kept: names and acronyms
+    (capitalised words after the first), numbers, and the words of the event vocabulary
+    for the English words it knows ("slogan" → "Motto", "moderated" → "moderiert").
+    """
+    if language == "de":
+        return question
+    kept: list[str] = []
+    for i, word in enumerate(_SURFACE.findall(question)):
+        if any(ch.isdigit() for ch in word) or sum(ch.isupper() for ch in word) >= 2 or (i > 0 and word[0].isupper()):
+            kept.append(word)
+    for concept in concepts_in(question):
+        kept.extend(concept.words)
+    return " ".join(kept)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from service.language import Language
+from service.language import Language, keyword_query
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
 from vectorstore.records import Chunk
@@ -37,11 +37,11 @@ class FusionWeights:
     sentence_de: float = 2.0
     sentence_en: float = 0.75
     keyword_de: float = 0.3
-    keyword_en: float = 0.0
+    keyword_en: float = 0.1
     method: str = "relative"  # or "rrf"
     rrf_k: int = 60
     candidates: int = 50
-    answer_pool: int = 12  # passages whose sentences the answer builder may quote
+    answer_pool: int = 20  # passages whose sentences the answer builder may quote
 
     def keyword(self, language: Language) -> float:
         return self.keyword_de if language == "de" else self.keyword_en
@@ -103,7 +103,7 @@ class HybridRetriever:
         query_vector = self.embedder.encode_query(question)
         pool = max(k, w.candidates)
         dense_rows, _ = self.store.search(query_vector, pool)
-        keyword_hits = self.store.keyword.search(question, pool)
+        keyword_hits = self.store.keyword.search(keyword_query(question, language), pool)
         rows = np.asarray(sorted(set(dense_rows.tolist()) | set(keyword_hits.rows.tolist())), dtype=np.int64)
         if len(rows) == 0:
             return RetrievalResult([], query_vector)

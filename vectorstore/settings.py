@@ -102,7 +102,7 @@ class Settings:
     sentence_weight_de: float = 2.0
     sentence_weight_en: float = 1.0
     keyword_weight_de: float = 0.3
-    keyword_weight_en: float = 0.0
+    keyword_weight_en: float = 0.1  # BM25 for English questions searches names, numbers and vocabulary translations only
     allow_open: bool = False
     rate_limit_burst: int = 20
     embedding_wait_s: float = 2.0
