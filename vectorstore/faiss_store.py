@@ -37,18 +37,24 @@ docs/performance.md: HNSW was as fast to search but builds 100x slower here and 
 memory-mapped, so several uvicorn workers would each hold a private copy."""
 
 IVF_NPROBE_SHARE = 1 / 64
-"""Share of the inverted lists searched per query (nprobe = nlist × share, at least 8);
-chosen for recall@10 ≥ 0.95 against exact search at 100k and 1M vectors."""
+IVF_NPROBE_MIN = 32
+"""Inverted lists searched per query: nlist × share, at least IVF_NPROBE_MIN; chosen for
+recall@10 ≥ 0.95 against exact search at 60k and 1M vectors (bench/perf/scale.py)."""
 
 IVF_TRAIN_ITERATIONS = 10
 """k-means iterations when training the coarse quantizer (faiss' default 25 costs minutes at 1M)."""
 
+REFINE_FACTOR = 4
+"""An approximate index returns REFINE_FACTOR × k candidates, re-scored exactly with the float
+vectors (memory-mapped vectors.npy): 8-bit codes alone order near-duplicate chunks wrongly and
+capped recall@10 at ~0.94 at 1M vectors, whatever nprobe."""
+
 
 def _ivf_lists(count: int) -> int:
-    """Number of inverted lists: a power of two near 4·√count, at least 64."""
+    """Number of inverted lists: the power of two nearest to 4·√count, at least 64."""
     target = 4 * max(count, 1) ** 0.5
     lists = 64
-    while lists * 2 <= target:
+    while lists * 1.5 <= target:  # 1.5: nearest in log scale is √2, close enough and simpler
         lists *= 2
     return lists
 
@@ -62,19 +68,38 @@ def default_search_params(index_type: str) -> dict[str, int]:
     """Search-time parameters for an index of `index_type` (recorded in the manifest)."""
     if index_type.startswith("IVF"):
         lists = int(index_type[3:].split(",", 1)[0].split("_", 1)[0])
-        return {"nprobe": max(8, int(round(lists * IVF_NPROBE_SHARE)))}
+        nprobe = min(lists, max(IVF_NPROBE_MIN, int(round(lists * IVF_NPROBE_SHARE))))
+        return {"nprobe": nprobe, "refine": REFINE_FACTOR}
     if index_type.startswith("HNSW"):
-        return {"efSearch": 64}
+        return {"efSearch": 64, "refine": REFINE_FACTOR}
     return {}
 
 
 def apply_search_params(index: faiss.Index, params: dict[str, int]) -> None:
-    """Set nprobe / efSearch on a loaded index (unknown names are ignored with flat indexes)."""
-    if not params:
-        return
+    """Set nprobe / efSearch on a loaded index ("refine" is ours, see `search_index`)."""
     space = faiss.ParameterSpace()
     for name, value in params.items():
-        space.set_index_parameter(index, name, value)
+        if name != "refine":
+            space.set_index_parameter(index, name, value)
+
+
+def search_index(
+    index: faiss.Index, vectors: np.ndarray | None, query: np.ndarray, k: int, refine: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and scores of the `k` best vectors for one query; with `refine` > 1 (approximate
+    indexes), `refine`·k candidates are re-scored exactly against `vectors`."""
+    q = np.asarray(query, dtype=np.float32).reshape(1, -1)
+    if refine <= 1 or vectors is None:
+        scores, rows = index.search(q, k)
+        keep = rows[0] >= 0
+        return rows[0][keep].astype(np.int64), scores[0][keep]
+    _, rows = index.search(q, min(k * refine, index.ntotal))
+    rows = rows[0][rows[0] >= 0].astype(np.int64)
+    order = np.argsort(rows)  # ascending rows read the memory-mapped file front to back
+    exact = np.empty(len(rows), dtype=np.float32)
+    exact[order] = np.asarray(vectors[rows[order]], dtype=np.float32) @ q[0]
+    best = np.argsort(-exact, kind="stable")[:k]
+    return rows[best], exact[best]
 
 
 def build_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
@@ -178,11 +203,14 @@ def with_index_params(manifest: Manifest) -> Manifest:
 def _read_index(path: Path) -> faiss.Index:
     """Memory-map the index where FAISS can (flat codes, inverted lists), so that several
     worker processes share one copy in the page cache instead of each reading it whole."""
-    flags = faiss.IO_FLAG_MMAP | getattr(faiss, "IO_FLAG_MMAP_IFC", 0) | faiss.IO_FLAG_READ_ONLY
-    try:
-        return faiss.read_index(str(path), flags)
-    except RuntimeError:
-        return faiss.read_index(str(path))
+    # Flat codes map only with MMAP_IFC; inverted lists refuse MMAP_IFC and map with plain MMAP.
+    mmap_flat = faiss.IO_FLAG_MMAP | getattr(faiss, "IO_FLAG_MMAP_IFC", 0) | faiss.IO_FLAG_READ_ONLY
+    for flags in (mmap_flat, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY):
+        try:
+            return faiss.read_index(str(path), flags)
+        except RuntimeError:
+            continue
+    return faiss.read_index(str(path))
 
 
 class FaissStore:
@@ -209,6 +237,8 @@ class FaissStore:
         self.vectors = vectors
         self.sentences = sentences
         self.sentence_vectors = sentence_vectors
+        params = manifest.extra.get("faiss_search_params") or default_search_params(manifest.index_type)
+        self._refine = int(params.get("refine", 1))
         self._sentence_rows_by_chunk = _group_rows(sentences, len(chunks))
 
     @classmethod
@@ -250,9 +280,7 @@ class FaissStore:
         k = min(k, len(self.chunks))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, rows = self.index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
-        keep = rows[0] >= 0
-        return rows[0][keep].astype(np.int64), scores[0][keep]
+        return search_index(self.index, self.vectors, query_vector, k, self._refine)
 
     def sentence_rows(self, chunk_row: int) -> range:
         """Rows into `sentences` for the sentences of one chunk."""
