@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vectorstore.errors import TagungsbotError
 from service.limits import BodySizeLimit, EmbeddingSlots, RequestTimeout, embedding_slot
 from service.logging_config import close_logger, question_logger
 from service.metrics import MetricsMiddleware, ServiceMetrics, observed_qa_factory
@@ -77,6 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             exc.detail = BODY_NOT_JSON  # FastAPI's words for undecodable bodies say nothing about the fix
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(TagungsbotError)
+    async def on_store_error(_request: Request, exc: TagungsbotError) -> JSONResponse:
+        # A backend that fails mid-request (Milvus down, a store file gone) is a 503 with the reason.
+        log.error("request failed: %s", exc)
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "10"})
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

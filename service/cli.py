@@ -107,9 +107,9 @@ def _job_summary(job: dict) -> str:
 def _load_qa(settings: Settings):
     from service.qa import QuestionAnswering
     from vectorstore.embedding import Embedder
-    from vectorstore.faiss_store import FaissStore
+    from vectorstore.store import open_store
 
-    store = FaissStore.load(settings.index_dir)
+    store = open_store(settings)
     store.manifest.check_model(settings.embedding_model)  # before the slow model load
     embedder = Embedder.load(
         settings.embedding_model, settings.model_cache_dir, settings.torch_threads, backend=settings.embedding_backend

@@ -182,3 +182,32 @@ def test_a_document_added_by_ingest_is_answered_by_both_replicas_without_restart
     assert not milvus_deployment.replica_index_dir.exists(), "a replica wrote local state"
     for replica in replicas:
         assert "Traceback" not in replica.log()
+
+
+def test_milvus_going_down_mid_service_gives_503_with_the_reason_not_500(built_index: Path, tmp_path: Path) -> None:
+    from tests.milvus_lite import start_milvus_lite
+
+    milvus = start_milvus_lite(tmp_path / "milvus-data", tmp_path)
+    replica = None
+    try:
+        settings = Settings(
+            corpus_dir=CORPUS, index_dir=tmp_path / "work", model_cache_dir=MODEL_CACHE, vector_backend="milvus",
+            milvus_uri=milvus.uri, milvus_collection="down", show_progress=False,
+        )
+        copy_faiss_store(built_index, open_writer(settings))
+        env = base_env(
+            tmp_path / "no-index", CORPUS, TAGUNGSBOT_VECTOR_BACKEND="milvus", TAGUNGSBOT_MILVUS_URI=milvus.uri,
+            TAGUNGSBOT_MILVUS_COLLECTION="down", TAGUNGSBOT_MILVUS_TIMEOUT_S="3",
+        )
+        replica = start_server(env, tmp_path)
+        ok = httpx.post(replica.url + "/api/ask", json={"question": "Wer hat BAKIRA vorgestellt?"}, timeout=60)
+        assert ok.status_code == 200
+        milvus.stop()
+        down = httpx.post(replica.url + "/api/ask", json={"question": "Wer hielt die Keynote?"}, timeout=60)
+        assert down.status_code == 503, down.text
+        assert "milvus" in down.json()["detail"].lower()
+        assert down.headers["retry-after"]
+    finally:
+        if replica is not None:
+            replica.stop()
+        milvus.stop()
