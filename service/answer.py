@@ -298,10 +298,11 @@ class AnswerBuilder:
         return forms
 
     def _in_vocabulary(self, stem: str) -> bool:
-        """`stem` is a corpus term or the first part of one ("odenwald" → "odenwaldkreis")."""
+        """`stem` is a corpus term or a part of one ("odenwald" → "odenwaldkreis", "werkstatt" →
+        "rollenwerkstatt"): the same compound matching the evidence checks use."""
         if len(stem) < 5:
             return stem in self._matcher
-        return self._matcher.has_prefix(stem)
+        return len(self._matcher.matches(stem)) > 1 or stem in self._matcher
 
     # -- the run -----------------------------------------------------------------------
 

@@ -113,10 +113,11 @@ class HybridRetriever:
         position = {int(r): i for i, r in enumerate(rows)}
         for row, score in zip(keyword_hits.rows.tolist(), keyword_hits.scores.tolist()):
             keyword[position[row]] = score
+        weights = [w.dense, w.sentence(language), w.keyword(language)]
         if w.method == "rrf":
-            fused = fuse_rrf([dense, sentence, keyword], [w.dense, w.sentence(language), w.keyword(language)], w.rrf_k)
+            fused = fuse_rrf([dense, sentence, keyword], weights, w.rrf_k)
         else:
-            fused = w.dense * _minmax(dense) + w.sentence(language) * _minmax(sentence) + w.keyword(language) * _bymax(keyword)
+            fused = fuse_relative(dense, sentence, keyword, weights)
         order = np.lexsort((rows, -fused))[: max(k, w.answer_pool)]
         best = float(fused[order[0]]) if len(order) and fused[order[0]] > 0 else 1.0
         ranked = [
@@ -157,6 +158,12 @@ def _minmax(x: np.ndarray) -> np.ndarray:
 def _bymax(x: np.ndarray) -> np.ndarray:
     top = float(x.max()) if len(x) else 0.0
     return x / top if top > 0 else x
+
+
+def fuse_relative(dense: np.ndarray, sentence: np.ndarray, keyword: np.ndarray, weights: list[float]) -> np.ndarray:
+    """Relative-score fusion: cosines min-max scaled over the pool, BM25 divided by its maximum
+    (so a far-ahead BM25 hit keeps its lead), then added with `weights` (dense, sentence, keyword)."""
+    return weights[0] * _minmax(dense) + weights[1] * _minmax(sentence) + weights[2] * _bymax(keyword)
 
 
 def fuse_rrf(signals: list[np.ndarray], weights: list[float], rrf_k: int = 60) -> np.ndarray:
