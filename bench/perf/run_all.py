@@ -1,6 +1,7 @@
 """Run every performance benchmark in turn and write bench/results/perf_*.json.
 
-    tagungsbot bench                      # everything, final sizes (about an hour on 2 cores)
+    tagungsbot bench                      # everything, final sizes (30–60 minutes on 2 cores);
+                                          # latency last, so it runs when the machine has settled
     tagungsbot bench --only latency,cold_start
     tagungsbot bench --quick              # small sizes, one run each: checks that all scripts work
 
@@ -21,12 +22,12 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str]], int], list[str]]] = {
     # name: (main, extra arguments of a --quick run)
     "backends": (backends.main, ["--xquad-limit", "3", "--passages", "4", "--backends", "onnx-int8",
                                  "--reference", "onnx-int8", "--store-backend", "onnx-int8"]),
+    "scale": (scale.main, ["--sizes", "64,51000", "--real-limit", "64", "--queries", "20", "--repeats", "1",
+                           "--alternatives", "IVF256,SQ8"]),
+    "ingest_throughput": (ingest_throughput.main, ["--runs", "1", "--docs", "3"]),
     "cold_start": (cold_start.main, ["--runs", "1", "--backends", "onnx-int8", "--no-imports"]),
     "latency": (latency.main, ["--runs", "1", "--levels", "4", "--seconds", "1", "--max-requests", "40",
                                "--passes", "1", "--questions", "10"]),
-    "ingest_throughput": (ingest_throughput.main, ["--runs", "1", "--docs", "3"]),
-    "scale": (scale.main, ["--sizes", "64,51000", "--real-limit", "64", "--queries", "20", "--repeats", "1",
-                           "--alternatives", "IVF256,SQ8"]),
 }
 
 
