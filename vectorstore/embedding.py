@@ -22,7 +22,6 @@ from vectorstore.settings import DEFAULT_MODEL
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from vectorstore.onnx_backend import OnnxSentenceEncoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -58,8 +57,9 @@ def _load_sentence_transformer(name: str, cache_dir: Path) -> "SentenceTransform
         ) from exc
 
 
-def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool) -> "OnnxSentenceEncoder":
-    from vectorstore.onnx_backend import OnnxSentenceEncoder, ensure_onnx_export
+def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool) -> "SentenceTransformer":
+    """A `SentenceTransformer` running the model's ONNX export (exported once, with torch)."""
+    from vectorstore.onnx_backend import ensure_onnx_export
 
     source = Path(resolve_model_path(name, cache_dir))
     if not (source / "modules.json").is_file():
@@ -71,7 +71,9 @@ def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool
         )
     folder = ensure_onnx_export(source, cache_dir, quantized)
     try:
-        return OnnxSentenceEncoder(folder, threads)
+        from vectorstore.onnx_module import onnx_sentence_transformer
+
+        return onnx_sentence_transformer(folder, threads)
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ModelNotAvailableError(
             f"the ONNX export in {folder} cannot be loaded ({type(exc).__name__}: {exc}); delete that folder "
@@ -98,7 +100,7 @@ class Embedder:
     """
 
     def __init__(
-        self, model: "SentenceTransformer | OnnxSentenceEncoder", name: str, query_cache_size: int = 1024,
+        self, model: "SentenceTransformer", name: str, query_cache_size: int = 1024,
         backend: str = "torch",
     ) -> None:
         self.model = model
@@ -115,8 +117,8 @@ class Embedder:
     def load(cls, name: str, cache_dir: Path, torch_threads: int = 1, backend: str = "torch") -> "Embedder":
         """Load `name` from disk; raises `ModelNotAvailableError` with a fix when it cannot.
 
-        `backend` "torch" runs the model through sentence-transformers; "onnx" and "onnx-int8"
-        run its ONNX export (see `onnx_backend`; torch is imported only to export it once).
+        `backend` "torch" runs the model's own modules; "onnx" and "onnx-int8" run its ONNX
+        export inside a `SentenceTransformer` (see `onnx_backend` and `onnx_module`).
         `torch_threads` is the number of threads of either runtime (1 per worker on 2 cores).
         """
         from vectorstore.onnx_backend import check_backend

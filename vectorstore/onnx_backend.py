@@ -1,10 +1,10 @@
-"""ONNX Runtime backend of the embedding model: the same vectors, without torch at serve time.
+"""ONNX Runtime backend of the embedding model: the same vectors, a fraction of the time.
 
-Why: importing torch + sentence-transformers takes 5–9 s on our 2-core machines and a
-query costs ~30 ms through torch; ONNX Runtime answers a query in a fraction of that and
-imports in 0.2 s. The sentence-transformers model (transformer, pooling, normalisation)
-is exported once, with torch, into an ONNX file under the model cache; afterwards only
-`onnxruntime`, `tokenizers` and numpy are needed.
+Why: a query costs ~30 ms through torch on our 2-core machines; ONNX Runtime answers it
+in a few. The sentence-transformers model (transformer, pooling, normalisation) is
+exported once, with torch, into an ONNX file under the model cache. At run time the
+export is still used through a `SentenceTransformer` (see `onnx_module`), so
+sentence-transformers stays the one embedding interface of the project.
 
     <model cache>/<model folder>-onnx-v2/         backend "onnx": float32, same vectors as torch
     <model cache>/<model folder>-onnx-int8-v2/    backend "onnx-int8": int8 weights (per channel)
@@ -207,63 +207,12 @@ def _quantize(plain: Path, target: Path) -> None:
         root.setLevel(level)
 
 
-class OnnxSentenceEncoder:
-    """The part of `SentenceTransformer` that `Embedder` uses, run by ONNX Runtime.
-
-    `encode` sorts texts by length so that a batch pads little, like sentence-transformers.
-    """
-
-    def __init__(self, folder: Path, threads: int = 1) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        marker = _read_marker(folder)
-        if not marker:
-            raise ModelNotAvailableError(f"{folder} is no complete ONNX export; delete it and start again")
-        self.folder = folder
-        self.prompts: dict[str, str] = dict(marker.get("prompts") or {})
-        self.max_seq_length = int(marker["max_seq_length"])
-        self._dimension = int(marker["dimension"])
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(self.max_seq_length)
-        self.tokenizer.enable_padding(pad_id=int(marker["pad_token_id"]), pad_token=str(marker["pad_token"]))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(threads, 1)
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
-
-    def get_embedding_dimension(self) -> int:
-        return self._dimension
-
-    def encode(
-        self,
-        sentences: Sequence[str],
-        prompt: str | None = None,
-        batch_size: int = 32,
-        show_progress_bar: bool = False,
-        **_ignored: Any,
-    ) -> np.ndarray:
-        """L2-normalised float32 vectors, shape (len(sentences), dimension)."""
-        texts = [f"{prompt}{t}" if prompt else t for t in sentences]
-        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")[::-1]
-        bar = None
-        if show_progress_bar:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(texts), unit="text", desc="embedding")
-        for begin in range(0, len(texts), max(batch_size, 1)):
-            rows = order[begin : begin + batch_size]
-            encodings = self.tokenizer.encode_batch([texts[i] for i in rows])
-            ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
-            mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
-            out[rows] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-            if bar is not None:
-                bar.update(len(rows))
-        if bar is not None:
-            bar.close()
-        return out
+def read_export_marker(folder: Path) -> dict[str, Any]:
+    """Settings of a complete export (written last); raise a clear error for an incomplete one."""
+    marker = _read_marker(folder)
+    if not marker:
+        raise ModelNotAvailableError(f"{folder} is no complete ONNX export; delete it and start again")
+    return marker
 
 
 def passage_backend(backend: str) -> str:
