@@ -33,7 +33,7 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from service.language import Language, detect_language  # noqa: E402
+from service.language import Language  # noqa: E402
 from vectorstore.analysis import fold  # noqa: E402
 from vectorstore.settings import Settings  # noqa: E402
 
@@ -315,7 +315,8 @@ def cached_embedder(settings: Settings, cache: VectorCache):
     """The configured `Embedder`, with passages and batch queries served from `cache`."""
     from vectorstore.embedding import Embedder
 
-    base = Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads)
+    backend = getattr(settings, "embedding_backend", "torch")
+    base = Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads, backend=backend)
 
     class _Cached(Embedder):
         def encode_passages(self, texts, batch_size=32, progress=False):  # type: ignore[override]
@@ -328,7 +329,7 @@ def cached_embedder(settings: Settings, cache: VectorCache):
         def encode_queries(self, texts, batch_size=64):  # type: ignore[override]
             return cache.encode(f"q|{self.name}", texts, lambda todo: Embedder.encode_queries(self, todo, batch_size))
 
-    return _Cached(base.model, base.name)
+    return _Cached(base.model, base.name, backend=backend)
 
 
 def xquad_index(settings: Settings, embedder, work_dir: Path = WORK_DIR / "xquad", log=print) -> Path:
@@ -368,6 +369,40 @@ def load_qa(settings: Settings, index_dir: Path, embedder):
     return QuestionAnswering(store, embedder)
 
 
+def measure_latency(qa, questions: Sequence[str], passes: int = 3) -> dict:
+    """In-process `ask` latency in ms, median and p95 over `passes` runs of `questions`:
+    with the question embedding (the query cache emptied before each pass) and without it
+    (vectors cached: retrieval, evidence checks and answer composition only)."""
+    embedder = qa.retriever.embedder
+
+    def timed() -> list[float]:
+        took = []
+        for question in questions:
+            began = time.perf_counter()
+            qa.ask(question, 5)
+            took.append((time.perf_counter() - began) * 1000)
+        return took
+
+    def clear() -> None:
+        embedder._cache.clear()  # noqa: SLF001 - measure the embedding, not the query cache
+
+    with_embedding: list[float] = []
+    for _ in range(passes):
+        clear()
+        with_embedding += timed()
+    without_embedding: list[float] = []
+    for _ in range(passes):
+        without_embedding += timed()
+
+    def stats(ms: list[float]) -> dict:
+        return {"median": round(statistics.median(ms), 2), "p95": round(float(np.percentile(ms, 95)), 2)}
+
+    return {
+        "questions": len(questions), "passes": passes, "backend": getattr(embedder, "backend", "torch"),
+        "with_embedding_ms": stats(with_embedding), "without_embedding_ms": stats(without_embedding),
+    }
+
+
 def run_conference(settings: Settings, embedder, url: str | None, log=print) -> dict:
     """The conference set, in-process over the project store (built if missing) or over HTTP."""
     cases = conference_cases()
@@ -384,7 +419,11 @@ def run_conference(settings: Settings, embedder, url: str | None, log=print) -> 
             ask(case.question)
         outcomes = run_cases(cases, ask)
         where = "in-process"
-    return {"where": where, "summary": by_language(outcomes), "outcomes": [asdict(o) for o in outcomes]}
+        latency = measure_latency(qa, [c.question for c in cases])
+    result = {"where": where, "summary": by_language(outcomes), "outcomes": [asdict(o) for o in outcomes]}
+    if not url:
+        result["latency"] = latency
+    return result
 
 
 def run_xquad(settings: Settings, embedder, log=print, limit: int | None = None) -> dict:
@@ -518,6 +557,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         cache.save()
     text = table(rows, COLUMNS)
+    latency = report.get("conference", {}).get("latency")
+    if latency:
+        text += (
+            f"\n\nIn-process ask latency on the conference set ({latency['questions']} questions × {latency['passes']} "
+            f"passes, embedding backend {latency['backend']}): with the question embedding median "
+            f"{latency['with_embedding_ms']['median']} ms, p95 {latency['with_embedding_ms']['p95']} ms; "
+            f"without it (vector cached) median {latency['without_embedding_ms']['median']} ms, "
+            f"p95 {latency['without_embedding_ms']['p95']} ms."
+        )
     print(text)
     if "conference" in report:
         wrong = [o for o in report["conference"]["outcomes"] if not Outcome(**o).correct]

@@ -30,9 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
-from service.entities import distinct_people, number_values
+from service.entities import number_values
 from service.evidence import EvidenceTable, SentenceFacts
 from service.language import Concept, Language, concepts_in, expand_terms, synonyms
 from service.retrieval import Passage, RetrievalResult

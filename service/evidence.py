@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.sentences import split_sentences
 from service.entities import (
     Directory,
     Person,
@@ -36,7 +37,6 @@ from service.entities import (
     places,
     times,
 )
-from ingest.sentences import split_sentences
 from service.language import concepts_in
 from vectorstore.analysis import TermMatcher, fold, terms
 
