@@ -55,8 +55,11 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
 
 def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    """Append the span without surrounding white space and without a leading list bullet."""
     while start < end and text[start].isspace():
         start += 1
+    if text.startswith("• ", start):
+        start += 2
     while end > start and text[end - 1].isspace():
         end -= 1
     if end > start:

@@ -63,3 +63,11 @@ def test_sentences_keep_abbreviations_and_dates_together() -> None:
         "Silvio Witt, Oberbürgermeister a.D. von Neubrandenburg, sprach am 9. Oktober 2025.",
         "Dr. Wentzel folgte.",
     ]
+
+
+def test_a_list_bullet_is_not_part_of_the_sentence() -> None:
+    text = "• Maximilian Großmann (K4K) und Heiko Königstein zeigten KI-Anwendungen.\n• Zweiter Punkt."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "Maximilian Großmann (K4K) und Heiko Königstein zeigten KI-Anwendungen.",
+        "Zweiter Punkt.",
+    ]
