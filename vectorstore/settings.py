@@ -74,9 +74,9 @@ class Settings:
     chunk_overlap: int = 100
     batch_size: int = 32
     torch_threads: int = 1
-    # Runtime of the embedding model: torch; onnx (the same vectors, ~3x faster per question and no
-    # torch import at serve time); onnx-int8 (questions ~2x faster again, vectors at cosine 0.996:
-    # measurably changes some answers, so opt-in; passages are then embedded with onnx).
+    # Runtime of the embedding model: torch; onnx (the same vectors, ~2x faster per question);
+    # onnx-int8 (questions ~2x faster again, vectors at cosine 0.996: measurably changes some
+    # answers, so opt-in; passages are then embedded with onnx).
     # See docs/performance.md.
     embedding_backend: str = "onnx"
     workers: int = 1  # uvicorn worker processes of `tagungsbot serve`

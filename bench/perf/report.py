@@ -121,10 +121,10 @@ def backend_table(data: dict[str, Any]) -> str:
     for name, r in data["backends"].items():
         cos = next((v for k, v in r.items() if k.startswith("cosine_to_")), {})
         conf = r["conference"]["all"]
-        rows.append([name, r["load_s"], r["query_ms"]["p50"], r["query_ms"]["p95"], r["passages_per_s"],
+        rows.append([name, r["query_ms"]["p50"], r["query_ms"]["p95"], r["passages_per_s"],
                      _fmt(cos.get("queries_mean"), 4), _fmt(conf["answer_accuracy"], 3),
                      _fmt(r["xquad"]["de"]["hit@1"], 3), _fmt(r["xquad"]["en"]["hit@1"], 3)])
-    return _table(["backend", "load s", "query p50 ms", "query p95 ms", "passages/s", "cosine to torch",
+    return _table(["backend", "query p50 ms", "query p95 ms", "passages/s", "cosine to torch",
                    "conference answers", "XQuAD de hit@1", "XQuAD en hit@1"], rows)
 
 
