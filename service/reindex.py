@@ -10,6 +10,8 @@ the previous store stays, and the job's `error` says what went wrong and what to
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import threading
 import time
@@ -33,6 +35,19 @@ class ReindexBusy(Exception):
 
 class ModelNotLoaded(Exception):
     """The service has no embedding model (it failed to load), so it cannot ingest."""
+
+
+def release_freed_memory() -> None:
+    """Give memory freed by the ingest and the old store back to the system.
+
+    The ingest runs inside the service; its temporary arrays and the previous store are
+    freed afterwards, but glibc keeps freed heap pages until asked to trim them.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def _now() -> str:
@@ -104,6 +119,7 @@ class Reindexer:
         try:
             report = Ingestor(settings, embedder_factory=lambda: embedder).run()  # type: ignore[arg-type,return-value]
             served = self.state.reload()
+            release_freed_memory()
             if report.version is not None and served != report.version:
                 raise TagungsbotError(
                     f"store {report.version} was written but cannot be served: {self.state.last_reload_error}; "

@@ -169,3 +169,16 @@ def widget_server(built_index: Path, host_site, tmp_path_factory: pytest.TempPat
     srv = start_server(env, tmp_path_factory.mktemp("widget-logs"))
     yield srv
     srv.stop()
+
+
+def run_async(coro):
+    """Run a coroutine to completion on a fresh event loop in its own thread.
+
+    The session's Playwright browser keeps an event loop running in the main thread, so a
+    plain `asyncio.run` there fails once a browser test has run before.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from service.limits import RequestTimeout
 from service.ratelimit import RateLimiter
+from tests.conftest import run_async
 from tests.service.conftest import ALLOWED_ORIGIN, MAX_BODY_BYTES, OVERLOAD_KEYS, RATE_BURST, TOOL_KEYS, Guarded
 
 
@@ -116,7 +117,7 @@ def test_overload_is_shed_with_503_and_retry_after_then_recovers(guarded_server:
             ]
             return await asyncio.gather(*calls)
 
-    responses = asyncio.run(burst())
+    responses = run_async(burst())
     statuses = [r.status_code for r in responses]
     assert set(statuses) <= {200, 503}, statuses
     assert statuses.count(200) >= 1 and statuses.count(503) >= 1, statuses
@@ -145,7 +146,7 @@ def test_a_request_over_the_timeout_gets_504_in_words(delay_s: float, expected: 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             return await client.get("/slow")
 
-    response = asyncio.run(call())
+    response = run_async(call())
     assert response.status_code == expected
     if expected == 504:
         assert "longer than 0.1 s" in response.json()["detail"]

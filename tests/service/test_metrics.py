@@ -13,7 +13,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.logging_config import JsonFormatter, question_log_handler
-from tests.conftest import Server
+from tests.conftest import Server, run_async
 from tests.service.conftest import OVERLOAD_KEYS, RATE_BURST, TOOL_KEYS, Guarded
 
 KEY = {"X-API-Key": TOOL_KEYS["metrics"]}
@@ -72,7 +72,7 @@ def test_rejections_are_counted_exactly(guarded_server: Guarded) -> None:
                                  headers={"X-API-Key": key}) for i, key in enumerate(OVERLOAD_KEYS)]
             return [r.status_code for r in await asyncio.gather(*calls)]
 
-    busy = asyncio.run(burst())
+    busy = run_async(burst())
     after = scrape(guarded_server.url)
     assert value(after, "tagungsbot_rate_limited_total", caller="key") - value(before, "tagungsbot_rate_limited_total", caller="key") == statuses.count(429) > 0
     assert value(after, "tagungsbot_overload_rejections_total") - value(before, "tagungsbot_overload_rejections_total") == busy.count(503)
