@@ -55,8 +55,9 @@ def tagungsbot(*args: str, env: dict[str, str], timeout: float = 300, check: boo
 
 
 @dataclass
-class Server:
-    url: str
+class ManagedProcess:
+    """A server process started by a fixture, with its log file; `stop` ends it politely."""
+
     process: subprocess.Popen
     log_path: Path
 
@@ -73,6 +74,11 @@ class Server:
                 self.process.wait()
 
 
+@dataclass
+class Server(ManagedProcess):
+    url: str = ""
+
+
 def start_server(env: dict[str, str], log_dir: Path, wait_ready: bool = True, timeout: float = 120) -> Server:
     """Start `tagungsbot serve` on a free port and wait until /readyz (or /healthz) answers 200."""
     port = free_port()
@@ -82,7 +88,7 @@ def start_server(env: dict[str, str], log_dir: Path, wait_ready: bool = True, ti
         [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
     )
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    server = Server(process, log_path, url=f"http://127.0.0.1:{port}")
     probe = "/readyz" if wait_ready else "/healthz"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -7,7 +7,6 @@ would reach a cluster. Import the `milvus_server` fixture into a test module to 
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -17,26 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, ManagedProcess, free_port
 
 
 @dataclass
-class MilvusLiteServer:
-    uri: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+class MilvusLiteServer(ManagedProcess):
+    uri: str = ""
 
 
 def start_milvus_lite(data_dir: Path, log_dir: Path, timeout: float = 60, port: int | None = None) -> MilvusLiteServer:
@@ -48,7 +33,7 @@ def start_milvus_lite(data_dir: Path, log_dir: Path, timeout: float = 60, port: 
         [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
     )
-    server = MilvusLiteServer(f"http://127.0.0.1:{port}", process, log_path)
+    server = MilvusLiteServer(process, log_path, uri=f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
