@@ -153,7 +153,10 @@ class Ingestor:
             files={k: v for k, v in hashes.items() if k not in prepared.skipped},
             chunk_count=len(prepared.chunks),
             index_type=choose_index_type(len(prepared.chunks)),
-            extra={"sentences": int(len(prepared.sentences)), "skipped": prepared.skipped},
+            extra={
+                "sentences": int(len(prepared.sentences)), "skipped": prepared.skipped,
+                "embedding_backend": self.embedder.backend,  # runtime that embedded the passages
+            },
         )
         content = StoreContent(prepared.documents, prepared.chunks, vectors, prepared.sentences, sentence_vectors)
         write_store(index_dir, content, manifest)
