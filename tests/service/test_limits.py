@@ -106,7 +106,7 @@ def test_an_oversized_chunked_body_gets_413_too(guarded_server: Guarded) -> None
 
 
 def test_overload_is_shed_with_503_and_retry_after_then_recovers(guarded_server: Guarded) -> None:
-    """One embedding slot, 0.2 s wait: a burst of distinct questions must partly get 503, never hang or 500."""
+    """One embedding slot, no wait: a burst of distinct questions must partly get 503, never hang or 500."""
 
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=guarded_server.url, timeout=60) as client:
