@@ -257,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from service.logging_config import quiet_third_party_loggers
+
+    quiet_third_party_loggers()
     parser = build_parser()
     args = parser.parse_args(argv)
     from ingest.loaders import LoadError

@@ -57,6 +57,13 @@ def configure_logging(settings: Settings, level: str = "info") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    quiet_third_party_loggers()
+
+
+def quiet_third_party_loggers() -> None:
+    """FAISS logs its CPU-feature probing ("No module named faiss.swigfaiss_avx512") at INFO,
+    which reads like an error to an operator; only its warnings are worth showing."""
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
 
 
 def question_logger(settings: Settings) -> logging.Logger | None:
