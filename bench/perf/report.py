@@ -153,8 +153,8 @@ def scale_table(data: dict[str, Any]) -> str:
                 chosen = index["index_type"] == size["chosen_index_type"] and setting["params"] == size["chosen_search_params"]
                 rows.append([f"{size['chunks']:,}", size["data"].split(" (")[0], index["index_type"] + (" ✔" if chosen else ""),
                              json.dumps(setting["params"]) if setting["params"] else "–", index["build_s"],
-                             index["index_file_mb"], setting["recall_at_10"], setting["search_ms"]["p50"],
-                             setting["search_ms"]["p95"]])
+                             index["index_file_mb"], f"{setting['recall_at_10']:.3f}",
+                             f"{setting['search_ms']['p50']:.2f}", f"{setting['search_ms']['p95']:.2f}"])
     return _table(["chunks", "data", "index (✔ = chosen)", "search params", "build s", "index MB", "recall@10",
                    "p50 ms", "p95 ms"], rows)
 
