@@ -146,22 +146,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from service.routers.search import search_to_response
+
     settings = _settings(args)
     query = _check_text(args.query, settings)
     qa = _load_qa(settings)
     result = qa.search(query, args.k or settings.top_k)
-    rows = [
-        {
-            "ref": i + 1, "doc_id": p.chunk.doc_id, "title": p.chunk.title, "section": p.chunk.section,
-            "text": p.chunk.text, "start": p.chunk.start, "end": p.chunk.end, "score": p.score,
-        }
-        for i, p in enumerate(result.passages)
-    ]
+    response = search_to_response(query, result)
     if args.json:
-        print(json.dumps({"query": query, "results": rows, "took_ms": round(result.took_ms, 2)}, ensure_ascii=False, indent=2))
+        print(response.model_dump_json(indent=2))
         return EXIT_OK
-    for row in rows:
-        print(f"[{row['ref']}] {row['score']:.3f}  {row['title']} › {row['section'] or '–'}\n    {row['text'][:300]}\n")
+    for row in response.results:
+        print(f"[{row.ref}] {row.score:.3f}  {row.title} › {row.section or '–'}\n    {row.text[:300]}\n")
     return EXIT_OK
 
 
