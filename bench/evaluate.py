@@ -329,7 +329,7 @@ def cached_embedder(settings: Settings, cache: VectorCache):
         def encode_queries(self, texts, batch_size=64):  # type: ignore[override]
             return cache.encode(f"q|{self.name}", texts, lambda todo: Embedder.encode_queries(self, todo, batch_size))
 
-    return _Cached(base.model, base.name, backend=backend)
+    return _Cached(base.model, base.name, backend=backend, cache_dir=settings.model_cache_dir)
 
 
 def xquad_index(settings: Settings, embedder, work_dir: Path = WORK_DIR / "xquad", log=print) -> Path:

@@ -8,6 +8,8 @@ top `candidates`, merged):
   A question usually asks about one sentence; a chunk vector averages it away;
 - keyword: BM25 with German analysis and typo correction.
 
+An English question's vector is first aligned to German (`vectorstore.crosslingual`).
+
 The default fusion is relative-score fusion: each signal is scaled to 0..1 over the pool
 (BM25 by its maximum) and added with weights, so a passage that BM25 finds far ahead of
 all others (a rare name) is not flattened to "rank 1" as reciprocal rank fusion (also
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from service.language import Language, keyword_query
+from vectorstore.crosslingual import CORPUS_LANGUAGE
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
 from vectorstore.records import Chunk
@@ -35,13 +38,14 @@ class FusionWeights:
 
     dense: float = 1.0
     sentence_de: float = 2.0
-    sentence_en: float = 0.75
+    sentence_en: float = 1.5
     keyword_de: float = 0.3
     keyword_en: float = 0.1
     method: str = "relative"  # or "rrf"
     rrf_k: int = 60
     candidates: int = 50
     answer_pool: int = 20  # passages whose sentences the answer builder may quote
+    crosslingual_shift: float = 1.0  # see vectorstore/crosslingual.py; 0 turns it off
 
     def keyword(self, language: Language) -> float:
         return self.keyword_de if language == "de" else self.keyword_en
@@ -59,6 +63,7 @@ class FusionWeights:
             keyword_en=settings.keyword_weight_en,
             method=settings.fusion,
             candidates=settings.fusion_candidates,
+            crosslingual_shift=settings.crosslingual_shift,
         )
 
 
@@ -100,7 +105,7 @@ class HybridRetriever:
 
     def run(self, question: str, k: int, language: Language) -> RetrievalResult:
         w = self.weights
-        query_vector = self.embedder.encode_query(question)
+        query_vector = self.query_vector(question, language)
         pool = max(k, w.candidates)
         dense_rows, _ = self.store.search(query_vector, pool)
         keyword_hits = self.store.keyword.search(keyword_query(question, language), pool)
@@ -132,6 +137,13 @@ class HybridRetriever:
             for i in order
         ]
         return RetrievalResult(ranked[:k], query_vector, sentence_scores, pool=ranked)
+
+    def query_vector(self, question: str, language: Language) -> np.ndarray:
+        """The question's vector; a question not in the corpus language is aligned to it."""
+        vector = self.embedder.encode_query(question)
+        if language == CORPUS_LANGUAGE or self.weights.crosslingual_shift == 0:
+            return vector
+        return self.embedder.aligner().run(vector, language, self.weights.crosslingual_shift)
 
     def _sentence_max(self, rows: np.ndarray, query_vector: np.ndarray) -> tuple[np.ndarray, dict[int, float]]:
         """Best sentence cosine per chunk row, and the cosine of every sentence looked at."""

@@ -55,6 +55,8 @@ class ServiceState:
                 self.settings.embedding_model, self.settings.model_cache_dir, self.settings.torch_threads,
                 backend=self.settings.embedding_backend,
             )
+            if self.settings.crosslingual_shift:
+                self.embedder.aligner()  # read (or compute once) now, not in the first English request
         except TagungsbotError as exc:
             log.error("%s", exc)
             self._not_ready = NotReady(str(exc))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from vectorstore.crosslingual import QueryAligner
 from vectorstore.errors import ModelNotAvailableError
 from vectorstore.settings import DEFAULT_MODEL
 
@@ -82,13 +83,15 @@ def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool
 
 
 def prepare_model(name: str, cache_dir: Path, backend: str) -> None:
-    """Do the one-time work of `backend` now (model conversion, ONNX export), so that a
-    later `Embedder.load` — the service's start — finds it done."""
+    """Do the one-time work of `backend` now (model conversion, ONNX export, the query
+    offsets of `crosslingual`), so that a later `Embedder.load` — the service's start —
+    finds it done."""
     from vectorstore.onnx_backend import check_backend, ensure_onnx_export
 
     source = resolve_model_path(name, cache_dir)
     if check_backend(backend) != "torch":
         ensure_onnx_export(Path(source), cache_dir, backend == "onnx-int8")
+    Embedder.load(name, cache_dir, backend=backend).aligner()
 
 
 class Embedder:
@@ -97,15 +100,19 @@ class Embedder:
     Questions and passages get the model's "query" / "passage" prompts when it defines
     them (the e5 family needs them). Repeated questions are answered from a small LRU
     cache, because the intranet search box sends the same few questions many times.
+    `aligner()` gives the model's cross-lingual question offsets (see `crosslingual`).
     """
 
     def __init__(
         self, model: "SentenceTransformer", name: str, query_cache_size: int = 1024,
-        backend: str = "torch",
+        backend: str = "torch", cache_dir: Path | None = None,
     ) -> None:
         self.model = model
         self.name = name
         self.backend = backend
+        self.cache_dir = cache_dir
+        self._aligner: QueryAligner | None = None
+        self._aligner_lock = threading.Lock()
         self._prompts = dict(getattr(model, "prompts", {}) or {})
         if "e5" in name.lower() and not self._prompts.get("query"):
             self._prompts.update(_E5_PROMPTS)
@@ -124,12 +131,13 @@ class Embedder:
         from vectorstore.onnx_backend import check_backend
 
         if check_backend(backend) != "torch":
-            return cls(_load_onnx_encoder(name, cache_dir, torch_threads, backend == "onnx-int8"), name, backend=backend)
+            model = _load_onnx_encoder(name, cache_dir, torch_threads, backend == "onnx-int8")
+            return cls(model, name, backend=backend, cache_dir=cache_dir)
         if torch_threads > 0:
             import torch
 
             torch.set_num_threads(torch_threads)
-        return cls(_load_sentence_transformer(name, cache_dir), name)
+        return cls(_load_sentence_transformer(name, cache_dir), name, cache_dir=cache_dir)
 
     @property
     def dimension(self) -> int:
@@ -174,6 +182,13 @@ class Embedder:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
+
+    def aligner(self) -> QueryAligner:
+        """This model's `QueryAligner`, read from the model cache (or computed once) on first use."""
+        with self._aligner_lock:
+            if self._aligner is None:
+                self._aligner = QueryAligner.for_embedder(self, self.cache_dir)
+            return self._aligner
 
     def clear_cache(self) -> None:
         """Forget cached question vectors (benchmarks measure uncached latency with it)."""

@@ -100,9 +100,10 @@ class Settings:
     fusion: str = "relative"
     fusion_candidates: int = 50
     sentence_weight_de: float = 2.0
-    sentence_weight_en: float = 1.0
+    sentence_weight_en: float = 1.5
     keyword_weight_de: float = 0.3
     keyword_weight_en: float = 0.1  # BM25 for English questions searches names, numbers and vocabulary translations only
+    crosslingual_shift: float = 1.0  # share of the English→German question offset removed (vectorstore/crosslingual.py)
     allow_open: bool = False
     rate_limit_burst: int = 20
     embedding_wait_s: float = 2.0
@@ -153,6 +154,7 @@ class Settings:
             sentence_weight_en=_env_float("TAGUNGSBOT_SENTENCE_WEIGHT_EN", d.sentence_weight_en),
             keyword_weight_de=_env_float("TAGUNGSBOT_KEYWORD_WEIGHT_DE", d.keyword_weight_de),
             keyword_weight_en=_env_float("TAGUNGSBOT_KEYWORD_WEIGHT_EN", d.keyword_weight_en),
+            crosslingual_shift=_env_float("TAGUNGSBOT_CROSSLINGUAL_SHIFT", d.crosslingual_shift),
             allow_open=_env_bool("TAGUNGSBOT_ALLOW_OPEN", d.allow_open),
             rate_limit_burst=_env_int("TAGUNGSBOT_RATE_LIMIT_BURST", d.rate_limit_burst),
             embedding_wait_s=_env_float("TAGUNGSBOT_EMBEDDING_WAIT_S", d.embedding_wait_s),
