@@ -88,6 +88,22 @@ def test_english_paraphrases_find_the_german_sentence(qa, question: str, expecte
     assert expected in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Was gab es im Anschluss an die Podiumsdiskussion?", "Der anschließende Netzwerkabend"),
+        ("What followed the panel discussion?", "Der anschließende Netzwerkabend"),
+        ("Was war das Ergebnis der Führungskultur im Jobcenter Rhein-Sieg?", "Das Ergebnis: weniger Ausfalltage"),
+        ("What was the result of the leadership culture in the Rhein-Sieg job centre?", "Das Ergebnis: weniger Ausfalltage"),
+    ],
+)
+def test_what_followed_or_resulted_is_quoted_from_the_sentence_that_says_so(qa, question: str, expected: str) -> None:
+    """"Afterwards" and "result" are predicates the evidence must contain, not just the topic."""
+    answer = ask(qa, question)
+    assert not answer.abstained, answer.reason
+    assert expected in answer.answer
+
+
 def test_english_lead_joins_with_and(qa) -> None:
     answer = ask(qa, "Who ran the Beratung on Tour workshop?")
     assert not answer.abstained
@@ -129,7 +145,7 @@ def test_conference_set_floors(qa) -> None:
 
     outcomes = run_cases(conference_cases(), in_process_ask(qa, 5))
     summary = summarize(outcomes)
-    assert summary["answer_accuracy"] >= 0.95, [o.id for o in outcomes if o.answerable and not o.correct]
+    assert summary["answer_accuracy"] >= 0.97, [o.id for o in outcomes if o.answerable and not o.correct]
     assert summary["abstention_recall"] >= 0.95
     assert summary["invented"] == 0, [o.id for o in outcomes if not o.answerable and not o.abstained]
-    assert summary["answered_wrong"] <= 3
+    assert summary["answered_wrong"] <= 2
