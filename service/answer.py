@@ -67,6 +67,13 @@ _GENERIC = frozenset(
         "bedeutet bedeuten steht stand stands mean means wurde wurden worden"
     )
 )
+# "die Tagung", "der Fachtagung", "the event", "this year's conference": the question is about
+# the event itself, so a document that reports on no event cannot answer it.
+_THE_EVENT = re.compile(
+    r"\b(?:the|this|that|die|der|dieser|diese|diesen|jener)\s+(?:[\w'’]+\s+)?"
+    r"(?:fach)?(?:tagung|konferenz|veranstaltung|kongress|conference|event|congress)\b",
+    re.I,
+)
 # "Which X …" / "Welche X …": the noun(s) X name what is asked for (the focus of the question).
 _FOCUS = re.compile(
     r"\b(?:welche[rsnm]?|was für (?:ein\w*)?|which|what)\s+(?:(?:is|are|was|were|war|waren|ist|sind)\s+)?"
@@ -155,6 +162,7 @@ class Question:
     counted: tuple[str, ...]  # stems of the noun a how-many question counts
     acronym: str | None  # the abbreviation a "what does X stand for" question asks about
     focus: tuple[str, ...] = ()  # stems of X in "Which X …" (other questions only)
+    about_event: bool = False  # "die Tagung", "the conference": only an event report can answer
     forms: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per stem of `terms`: the corpus terms that count as finding it (itself, compounds
     containing it, and the same for its synonyms in the event vocabulary)."""
@@ -280,6 +288,7 @@ class AnswerBuilder:
             focus = tuple(t for t in (keyword.correct(s) or s for s in terms(m.group(1))) if t in q_terms)
         return Question(
             text=question, language=language, kind=kind, anchors=tuple(anchors), terms=q_terms,
+            about_event=bool(_THE_EVENT.search(question)),
             concepts=tuple(concepts_in(question)), values=values, counted=counted, acronym=acronym, focus=focus,
             forms=self._forms(q_terms), anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
         )
@@ -394,6 +403,8 @@ class AnswerBuilder:
                 return f"'{' '.join(stems)}' not in the evidence"
         if q.values and not q.values <= facts.values:
             return "a number of the question is not in the evidence"
+        if q.about_event and facts.doc_id not in self.evidence.event_documents:
+            return "the question is about the event; this document reports on none"
         for concept in q.concepts:
             if concept.required and not concept.found_in(window):
                 return f"nothing about '{concept.name}' in the evidence"

@@ -119,6 +119,21 @@ def _paragraph_context(text: str, start: int) -> tuple[str, str]:
     return (before[0] if len(before) > 1 else ""), before[-1]
 
 
+# Words that make a document a report of an event (its front matter may say so too).
+_EVENT_WORDS = re.compile(
+    r"\b(?:\w*tagung\w*|\w*konferenz\w*|\w*kongress\w*|veranstaltung\w*|symposium|conference|congress|symposium)\b", re.I
+)
+
+
+def is_event_document(title: str, text: str, metadata: dict | None) -> bool:
+    """Whether a document reports on an event: front matter naming one (`event`, `event_start`),
+    or a title or text that speaks of a Tagung / Konferenz / Veranstaltung / conference."""
+    meta = metadata or {}
+    if meta.get("event") or meta.get("event_start"):
+        return True
+    return bool(_EVENT_WORDS.search(title or "") or _EVENT_WORDS.search(text))
+
+
 class EvidenceTable:
     """Per-store cache of `SentenceFacts`, plus the people directory and term matcher of the store.
 
@@ -135,6 +150,9 @@ class EvidenceTable:
         self.names = frozenset(
             fold(part) for directory in self.directories.values() for person in directory.values()
             for part in person.name.replace("Dr. ", "").replace("Prof. ", "").split()
+        )
+        self.event_documents = frozenset(
+            doc_id for doc_id, doc in store.documents.items() if is_event_document(doc.title, doc.text, doc.metadata)
         )
         self._by_chunk: dict[int, tuple[SentenceFacts, ...]] = {}
         self._lock = threading.Lock()

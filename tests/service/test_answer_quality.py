@@ -138,6 +138,39 @@ def test_out_of_corpus_questions_abstain(qa, question: str) -> None:
     assert answer.citations == []
 
 
+OUTING = """---
+title: Vereinsausflug 2024
+---
+
+Der Ruderverein Kiel unternahm im Mai 2024 seinen Vereinsausflug an die Schlei. Rund 120 Teilnehmende
+fuhren mit zwei Bussen nach Kappeln. Organisiert hat den Ausflug die Vorsitzende Maren Holst.
+"""
+
+
+@pytest.fixture(scope="module")
+def outing_qa(tmp_path_factory: pytest.TempPathFactory, qa: QuestionAnswering) -> QuestionAnswering:
+    """A store of one document that reports on no event (a club outing), built by the real ingest."""
+    from ingest.pipeline import Ingestor
+
+    root = tmp_path_factory.mktemp("outing")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "ausflug.md").write_text(OUTING, encoding="utf-8")
+    embedder = qa.retriever.embedder
+    settings = Settings.from_env().with_overrides(corpus_dir=root / "corpus", index_dir=root / "index", show_progress=False)
+    Ingestor(settings, embedder_factory=lambda: embedder).run()
+    return QuestionAnswering(FaissStore.load(root / "index"), embedder)
+
+
+def test_a_question_about_the_event_is_not_answered_from_a_document_about_no_event(outing_qa) -> None:
+    answered = ask(outing_qa, "Wie viele Teilnehmende waren beim Vereinsausflug?")
+    assert not answered.abstained, answered.reason
+    assert "120" in answered.answer
+    for question in ("Wie viele Teilnehmende waren bei der Tagung?", "Who organised the conference?"):
+        answer = ask(outing_qa, question)
+        assert answer.abstained, answer.answer
+        assert "reports on none" in answer.reason
+
+
 def test_conference_set_floors(qa) -> None:
     """Floors from bench/results/eval.md (in-process run); raise them when quality improves."""
     sys.path.insert(0, str(REPO))
