@@ -19,6 +19,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# The English-German dictionary for English questions (service/translation.py).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends trans-de-en \
+    && rm -rf /var/lib/apt/lists/*
+
 # A non-root user, and the CPU build of torch first, so the package install below
 # does not pull a CUDA build of several GB.
 RUN useradd --system --uid 10001 --no-create-home --home-dir /app tagungsbot \

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest serve test browser bench eval clean
+.PHONY: install dictionary run ingest serve test browser bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) dictionary
+
+# Ding's English-German dictionary (Debian trans-de-en) for the keyword side of English
+# questions (service/translation.py). Without it the service runs, with weaker English search.
+DICTIONARY_PACKAGES := trans-de-en
+dictionary:
+	@dpkg -s $(DICTIONARY_PACKAGES) >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  echo "installing $(DICTIONARY_PACKAGES) with apt-get"; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DICTIONARY_PACKAGES) >/dev/null \
+	  || echo "WARNING: could not install $(DICTIONARY_PACKAGES) (run as root: apt-get install trans-de-en); English questions will be searched without dictionary translations"; }
 
 ingest: install
 	$(BIN)/tagungsbot ingest

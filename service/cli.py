@@ -44,6 +44,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     # The query-side model export (e.g. onnx-int8) is made now, so that `serve` starts in seconds.
     prepare_model(settings.embedding_model, settings.model_cache_dir, settings.embedding_backend)
+    from service.translation import installed_dictionary
+
+    installed_dictionary(settings.dictionary_path, settings.model_cache_dir)  # parsed once into the model cache
     return EXIT_OK
 
 

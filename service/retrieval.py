@@ -6,7 +6,8 @@ top `candidates`, merged):
 - dense: cosine of the question to the chunk vector (title + heading + text);
 - sentence: the best cosine of the question to one sentence of the chunk ("max-sim").
   A question usually asks about one sentence; a chunk vector averages it away;
-- keyword: BM25 with German analysis and typo correction.
+- keyword: BM25 with German analysis and typo correction; an English question is
+  searched with its names and numbers plus dictionary translations (`translation`).
 
 An English question's vector is first aligned to German (`vectorstore.crosslingual`).
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from service.language import Language, keyword_query
+from service.translation import Dictionary, installed_dictionary
 from vectorstore.crosslingual import CORPUS_LANGUAGE
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
@@ -40,12 +42,13 @@ class FusionWeights:
     sentence_de: float = 2.0
     sentence_en: float = 1.5
     keyword_de: float = 0.3
-    keyword_en: float = 0.1
+    keyword_en: float = 0.5
     method: str = "relative"  # or "rrf"
     rrf_k: int = 60
     candidates: int = 50
     answer_pool: int = 20  # passages whose sentences the answer builder may quote
     crosslingual_shift: float = 1.0  # see vectorstore/crosslingual.py; 0 turns it off
+    translations_per_word: int = 3  # German words per English word in the keyword query (service/translation.py)
 
     def keyword(self, language: Language) -> float:
         return self.keyword_de if language == "de" else self.keyword_en
@@ -98,17 +101,24 @@ class RetrievalResult:
 class HybridRetriever:
     """question → ranked passages of one loaded store."""
 
-    def __init__(self, store: FaissStore, embedder: Embedder, weights: FusionWeights | None = None) -> None:
+    def __init__(
+        self, store: FaissStore, embedder: Embedder, weights: FusionWeights | None = None,
+        dictionary: Dictionary | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
-        self.weights = weights or FusionWeights.from_settings(Settings.from_env())
+        settings = Settings.from_env() if weights is None or dictionary is None else None
+        self.weights = weights or FusionWeights.from_settings(settings)  # type: ignore[arg-type]
+        self.dictionary = dictionary if dictionary is not None else installed_dictionary(
+            settings.dictionary_path, settings.model_cache_dir  # type: ignore[union-attr]
+        )
 
     def run(self, question: str, k: int, language: Language) -> RetrievalResult:
         w = self.weights
         query_vector = self.query_vector(question, language)
         pool = max(k, w.candidates)
         dense_rows, _ = self.store.search(query_vector, pool)
-        keyword_hits = self.store.keyword.search(keyword_query(question, language), pool)
+        keyword_hits = self.store.keyword.search(self.keyword_query(question, language), pool)
         rows = np.asarray(sorted(set(dense_rows.tolist()) | set(keyword_hits.rows.tolist())), dtype=np.int64)
         if len(rows) == 0:
             return RetrievalResult([], query_vector)
@@ -137,6 +147,15 @@ class HybridRetriever:
             for i in order
         ]
         return RetrievalResult(ranked[:k], query_vector, sentence_scores, pool=ranked)
+
+    def keyword_query(self, question: str, language: Language) -> str:
+        """What BM25 is searched with: a German question as it is; an English one as its names,
+        numbers and event vocabulary plus the dictionary's German words for it (`translation`)."""
+        text = keyword_query(question, language)
+        if language == CORPUS_LANGUAGE or not len(self.dictionary):
+            return text
+        german = self.dictionary.translate(question, self.store.keyword.vocabulary, self.weights.translations_per_word)
+        return " ".join([text, *german]).strip()
 
     def query_vector(self, question: str, language: Language) -> np.ndarray:
         """The question's vector; a question not in the corpus language is aligned to it."""

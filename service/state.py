@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from service.qa import QuestionAnswering
+from service.translation import installed_dictionary
 from vectorstore.embedding import Embedder
 from vectorstore.errors import TagungsbotError
 from vectorstore.faiss_store import FaissStore
@@ -57,6 +58,7 @@ class ServiceState:
             )
             if self.settings.crosslingual_shift:
                 self.embedder.aligner()  # read (or compute once) now, not in the first English request
+            installed_dictionary(self.settings.dictionary_path, self.settings.model_cache_dir)  # likewise
         except TagungsbotError as exc:
             log.error("%s", exc)
             self._not_ready = NotReady(str(exc))

@@ -20,6 +20,13 @@ def _env_str(name: str, default: str) -> str:
     return value or default
 
 
+def _env_path_or_off(name: str, default: Path | None) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    if value.lower() in {"off", "none", "0"}:
+        return None
+    return Path(value) if value else default
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -102,7 +109,8 @@ class Settings:
     sentence_weight_de: float = 2.0
     sentence_weight_en: float = 1.5
     keyword_weight_de: float = 0.3
-    keyword_weight_en: float = 0.1  # BM25 for English questions searches names, numbers and vocabulary translations only
+    keyword_weight_en: float = 0.5  # BM25 for English questions searches names, numbers and dictionary translations
+    dictionary_path: Path | None = Path("/usr/share/trans/de-en")  # Ding's list (Debian trans-de-en); "off": none
     crosslingual_shift: float = 1.0  # share of the English→German question offset removed (vectorstore/crosslingual.py)
     allow_open: bool = False
     rate_limit_burst: int = 20
@@ -154,6 +162,7 @@ class Settings:
             sentence_weight_en=_env_float("TAGUNGSBOT_SENTENCE_WEIGHT_EN", d.sentence_weight_en),
             keyword_weight_de=_env_float("TAGUNGSBOT_KEYWORD_WEIGHT_DE", d.keyword_weight_de),
             keyword_weight_en=_env_float("TAGUNGSBOT_KEYWORD_WEIGHT_EN", d.keyword_weight_en),
+            dictionary_path=_env_path_or_off("TAGUNGSBOT_DICTIONARY", d.dictionary_path),
             crosslingual_shift=_env_float("TAGUNGSBOT_CROSSLINGUAL_SHIFT", d.crosslingual_shift),
             allow_open=_env_bool("TAGUNGSBOT_ALLOW_OPEN", d.allow_open),
             rate_limit_burst=_env_int("TAGUNGSBOT_RATE_LIMIT_BURST", d.rate_limit_burst),
