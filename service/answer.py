@@ -34,6 +34,7 @@ from service.entities import number_values
 from service.evidence import EvidenceTable, SentenceFacts
 from service.language import Concept, Language, concepts_in, expand_terms, synonyms
 from service.retrieval import Passage, RetrievalResult
+from service.translation import Dictionary
 from vectorstore.analysis import STOPWORDS, TermMatcher, compound_match, fold, terms, words
 from vectorstore.store import VectorStore
 
@@ -166,6 +167,9 @@ class Question:
     forms: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per stem of `terms`: the corpus terms that count as finding it (itself, compounds
     containing it, and the same for its synonyms in the event vocabulary)."""
+    ranking_forms: dict[str, frozenset[str]] = field(default_factory=dict)
+    """`forms` plus the corpus terms of dictionary translations (English questions): they
+    help choose the sentence, but do not count as evidence (too loose for that)."""
     anchor_forms: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per stem of `anchors`: itself and compounds containing it (names have no synonyms)."""
 
@@ -237,9 +241,12 @@ class AnswerBuilder:
     the question's terms with it and looks things up.
     """
 
-    def __init__(self, store: VectorStore, policy: AbstentionPolicy | None = None) -> None:
+    def __init__(
+        self, store: VectorStore, policy: AbstentionPolicy | None = None, dictionary: Dictionary | None = None,
+    ) -> None:
         self.store = store
         self.policy = policy or AbstentionPolicy()
+        self.dictionary = dictionary or Dictionary.empty()
         self.evidence = EvidenceTable(store)
         self.directories = self.evidence.directories
         self._surnames = self.evidence.surnames
@@ -290,16 +297,31 @@ class AnswerBuilder:
             text=question, language=language, kind=kind, anchors=tuple(anchors), terms=q_terms,
             about_event=bool(_THE_EVENT.search(question)),
             concepts=tuple(concepts_in(question)), values=values, counted=counted, acronym=acronym, focus=focus,
-            forms=self._forms(q_terms), anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
+            forms=self._forms(q_terms), ranking_forms=self._forms(q_terms, self._translations(question, language)),
+            anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
         )
 
-    def _forms(self, q_terms: tuple[str, ...]) -> dict[str, frozenset[str]]:
-        """Corpus terms that count as each content stem: compounds of it and of its synonyms."""
+    def _translations(self, question: str, language: Language) -> dict[str, set[str]]:
+        """Per (typo-corrected) stem of an English question word: the stems of its German
+        dictionary translations that the corpus uses (see `service.translation`)."""
+        if language != "en" or not len(self.dictionary):
+            return {}
+        keyword = self.store.keyword
+        out: dict[str, set[str]] = {}
+        for word, german in self.dictionary.by_word(question, keyword.vocabulary).items():
+            stems = {t for g in german for t in terms(g)}
+            for s in terms(word):
+                out.setdefault(keyword.correct(s) or s, set()).update(stems)
+        return out
+
+    def _forms(self, q_terms: tuple[str, ...], translations: dict[str, set[str]] | None = None) -> dict[str, frozenset[str]]:
+        """Corpus terms that count as each content stem: compounds of it, of its synonyms and
+        of its dictionary translations."""
         match = self._matcher.matches
         forms = {}
         for t in q_terms:
             found = set(match(t))
-            for other in synonyms(t):
+            for other in synonyms(t) | (translations or {}).get(t, set()):
                 found |= match(other)
             forms[t] = frozenset(found)
         return forms
@@ -335,7 +357,7 @@ class AnswerBuilder:
 
     def _candidates(self, q: Question, retrieval: RetrievalResult) -> list[_Candidate]:
         p = self.policy
-        forms = [q.forms[t] for t in q.terms]
+        forms = [(q.ranking_forms or q.forms)[t] for t in q.terms]
         out: list[_Candidate] = []
         depth = max(p.candidate_passages, p.typed_passages if q.kind != "other" else 0)
         for rank, passage in enumerate((retrieval.pool or retrieval.passages)[:depth]):

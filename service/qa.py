@@ -38,7 +38,7 @@ class QuestionAnswering:
     ) -> None:
         self.store = store
         self.retriever = HybridRetriever(store, embedder, weights)
-        self.answers = AnswerBuilder(store, policy)
+        self.answers = AnswerBuilder(store, policy, self.retriever.dictionary)
 
     @property
     def version(self) -> str:

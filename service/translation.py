@@ -121,23 +121,26 @@ class Dictionary:
                 return found
         return ()
 
-    def translate(self, question: str, vocabulary: Container[str], per_word: int = 3) -> list[str]:
-        """German words for the content words of an English `question`.
+    def by_word(self, question: str, vocabulary: Container[str], per_word: int = 3) -> dict[str, list[str]]:
+        """German words for each content word of an English `question` (words without any left out).
 
         Per word, the first `per_word` translations the corpus knows (one of their index
         terms is in `vocabulary`); stop words and words of two letters are skipped.
         """
-        out: list[str] = []
+        out: dict[str, list[str]] = {}
         for word in _ENGLISH_WORD.findall(question):
-            if len(word) < 3 or word.lower() in ENGLISH_STOPWORDS:
+            if len(word) < 3 or word.lower() in ENGLISH_STOPWORDS or word in out:
                 continue
-            kept = 0
-            for german in self.words(word):
-                if kept == per_word:
-                    break
-                if german not in out and any(t in vocabulary for t in terms(german)):
-                    out.append(german)
-                    kept += 1
+            kept = [g for g in self.words(word) if any(t in vocabulary for t in terms(g))][:per_word]
+            if kept:
+                out[word] = kept
+        return out
+
+    def translate(self, question: str, vocabulary: Container[str], per_word: int = 3) -> list[str]:
+        """The German words of `by_word`, once each, in question order."""
+        out: list[str] = []
+        for german in self.by_word(question, vocabulary, per_word).values():
+            out.extend(g for g in german if g not in out)
         return out
 
 
