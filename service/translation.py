@@ -80,7 +80,7 @@ def _inflections(word: str) -> list[str]:
 class Dictionary:
     """English → German translations of single words (empty when no dictionary is installed)."""
 
-    entries: dict[str, tuple[str, ...]]
+    entries: dict[str, str]  # English word → its German words joined by tabs (a third of the memory of tuples)
     source: str = ""
 
     @classmethod
@@ -95,7 +95,7 @@ class Dictionary:
         if cached is not None and cached.is_file():
             try:
                 data = json.loads(cached.read_text(encoding="utf-8"))
-                return cls({k: tuple(v) for k, v in data.items()}, str(path))
+                return cls({k: "\t".join(v) for k, v in data.items()}, str(path))
             except (OSError, ValueError) as exc:
                 log.warning("dictionary cache %s is unreadable (%s); reading %s again", cached, exc, path)
         with path.open(encoding="utf-8", errors="replace") as handle:
@@ -108,7 +108,7 @@ class Dictionary:
                 tmp.replace(cached)
             except OSError as exc:
                 log.warning("cannot keep the parsed dictionary in %s (%s); it is parsed at each start", cached, exc)
-        return cls({k: tuple(v) for k, v in table.items()}, str(path))
+        return cls({k: "\t".join(v) for k, v in table.items()}, str(path))
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -118,7 +118,7 @@ class Dictionary:
         for form in _inflections(word.lower()):
             found = self.entries.get(form)
             if found:
-                return found
+                return tuple(found.split("\t"))
         return ()
 
     def by_word(self, question: str, vocabulary: Container[str], per_word: int = 3) -> dict[str, list[str]]:
