@@ -32,7 +32,7 @@ from typing import Literal
 
 from service.entities import number_values
 from service.evidence import EvidenceTable, SentenceFacts
-from service.language import Concept, Language, concepts_in, expand_terms, synonyms
+from service.language import Concept, Language, concepts, concepts_in, expand_terms, synonyms
 from service.retrieval import Passage, RetrievalResult
 from service.translation import Dictionary
 from vectorstore.analysis import STOPWORDS, TermMatcher, compound_match, fold, terms, words
@@ -65,7 +65,7 @@ _GENERIC = frozenset(
         "fand finden find did does do done was were is are war waren sind ist hat haben hatte laut according "
         "welche welcher welches which what who whom whose when where why how wer wen wem was wann wo wie warum "
         "many viele viel much dabei darin there here this year jahr jahres womit worum wofür wozu woran wodurch "
-        "bedeutet bedeuten steht stand stands mean means wurde wurden worden"
+        "bedeutet bedeuten steht stand stands mean means wurde wurden worden geschah passierte happened"
     )
 )
 # "die Tagung", "der Fachtagung", "the event", "this year's conference": the question is about
@@ -75,6 +75,15 @@ _THE_EVENT = re.compile(
     r"(?:fach)?(?:tagung|konferenz|veranstaltung|kongress|conference|event|congress)\b",
     re.I,
 )
+# "Was geschah nach X?", "What happened after X?": asks for what followed X. "nach" and
+# "after" alone are too common to mean that, so only this shape of question does.
+_AFTER = re.compile(
+    r"\bwas\s+(?:geschah|passierte|folgte|kam|gab es)\s+(?:direkt\s+|unmittelbar\s+)?nach\b"
+    r"|\bwhat\s+(?:happened|came|followed|was there)\s+(?:right\s+|directly\s+|just\s+)?after\b",
+    re.I,
+)
+# A sentence opening with "Im Anschluss …" names what came after something earlier.
+_OPENS_AFTERWARDS = re.compile(r"\W*(?:im anschluss|anschließend|danach|afterwards)\b", re.I)
 # "Which X …" / "Welche X …": the noun(s) X name what is asked for (the focus of the question).
 _FOCUS = re.compile(
     r"\b(?:welche[rsnm]?|was für (?:ein\w*)?|which|what)\s+(?:(?:is|are|was|were|war|waren|ist|sind)\s+)?"
@@ -164,6 +173,7 @@ class Question:
     acronym: str | None  # the abbreviation a "what does X stand for" question asks about
     focus: tuple[str, ...] = ()  # stems of X in "Which X …" (other questions only)
     about_event: bool = False  # "die Tagung", "the conference": only an event report can answer
+    after: tuple[str, ...] = ()  # "what came after X": the stems of X
     forms: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per stem of `terms`: the corpus terms that count as finding it (itself, compounds
     containing it, and the same for its synonyms in the event vocabulary)."""
@@ -279,6 +289,14 @@ class AnswerBuilder:
         if missing:
             return f"not in the documents: {', '.join(missing)}"
         q_terms = tuple(dict.fromkeys(keyword.correct(t) or t for t in terms(question) if t not in _GENERIC))
+        question_concepts = concepts_in(question)
+        afterwards = next(c for c in concepts() if c.name == "afterwards")
+        after: tuple[str, ...] = ()
+        if _AFTER.search(question):  # "Was geschah nach X?" asks what the text says came "im Anschluss"
+            q_terms = tuple(dict.fromkeys((*q_terms, *terms("Anschluss"))))  # its synonyms: anschließend, danach …
+            question_concepts += [afterwards] if afterwards not in question_concepts else []
+        if afterwards in question_concepts:
+            after = tuple(t for t in q_terms if t not in afterwards.stems)
         counted: tuple[str, ...] = ()
         m = _HOW_MANY.search(question)
         if m:
@@ -295,8 +313,8 @@ class AnswerBuilder:
             focus = tuple(t for t in (keyword.correct(s) or s for s in terms(m.group(1))) if t in q_terms)
         return Question(
             text=question, language=language, kind=kind, anchors=tuple(anchors), terms=q_terms,
-            about_event=bool(_THE_EVENT.search(question)),
-            concepts=tuple(concepts_in(question)), values=values, counted=counted, acronym=acronym, focus=focus,
+            about_event=bool(_THE_EVENT.search(question)), after=after,
+            concepts=tuple(question_concepts), values=values, counted=counted, acronym=acronym, focus=focus,
             forms=self._forms(q_terms), ranking_forms=self._forms(q_terms, self._translations(question, language)),
             anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
         )
@@ -427,6 +445,8 @@ class AnswerBuilder:
             return "a number of the question is not in the evidence"
         if q.about_event and facts.doc_id not in self.evidence.event_documents:
             return "the question is about the event; this document reports on none"
+        if q.after and _OPENS_AFTERWARDS.match(facts.text) and all(q.found(t, facts.terms) for t in q.after):
+            return "the sentence says what came after something else"  # "Im Anschluss gaben X …" asked "after X"
         for concept in q.concepts:
             if concept.required and not concept.found_in(window):
                 return f"nothing about '{concept.name}' in the evidence"

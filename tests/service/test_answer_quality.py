@@ -93,12 +93,15 @@ def test_english_paraphrases_find_the_german_sentence(qa, question: str, expecte
     [
         ("Was gab es im Anschluss an die Podiumsdiskussion?", "Der anschließende Netzwerkabend"),
         ("What followed the panel discussion?", "Der anschließende Netzwerkabend"),
+        ("Was geschah nach der Podiumsdiskussion?", "Der anschließende Netzwerkabend"),  # bare "nach" in this shape
+        ("What happened after the panel discussion?", "Der anschließende Netzwerkabend"),
         ("Was war das Ergebnis der Führungskultur im Jobcenter Rhein-Sieg?", "Das Ergebnis: weniger Ausfalltage"),
         ("What was the result of the leadership culture in the Rhein-Sieg job centre?", "Das Ergebnis: weniger Ausfalltage"),
     ],
 )
 def test_what_followed_or_resulted_is_quoted_from_the_sentence_that_says_so(qa, question: str, expected: str) -> None:
-    """"Afterwards" and "result" are predicates the evidence must contain, not just the topic."""
+    """"Afterwards" and "result" are predicates the evidence must contain, not just the topic;
+    a sentence opening with "Im Anschluss …" names what came after, so it does not answer "after X"."""
     answer = ask(qa, question)
     assert not answer.abstained, answer.reason
     assert expected in answer.answer
