@@ -158,4 +158,9 @@ def installed_dictionary(path: Path | None, cache_dir: Path | None) -> Dictionar
             "de-en file.", path,
         )
         return Dictionary.empty()
-    return Dictionary.load(path, cache_dir)
+    try:
+        return Dictionary.load(path, cache_dir)
+    except OSError as exc:
+        log.warning("the dictionary at %s cannot be read (%s): English questions are keyword-searched by names "
+                    "and numbers only. Fix its permissions or set TAGUNGSBOT_DICTIONARY to a readable copy.", path, exc)
+        return Dictionary.empty()

@@ -78,6 +78,10 @@ def test_a_missing_dictionary_leaves_english_search_on_names_and_says_how_to_ins
     assert len(dictionary) == 0
     assert "apt-get install trans-de-en" in caplog.text
     assert len(installed_dictionary(None, None)) == 0  # TAGUNGSBOT_DICTIONARY=off
+    with caplog.at_level(logging.WARNING, logger="service.translation"):
+        unreadable = installed_dictionary(Path("/proc/self/mem"), None)  # a file whose reading fails (EIO)
+    assert len(unreadable) == 0
+    assert "cannot be read" in caplog.text
 
 
 def test_make_install_provides_the_debian_dictionary() -> None:
