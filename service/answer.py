@@ -265,8 +265,13 @@ class AnswerBuilder:
 
     # -- question analysis -------------------------------------------------------------
 
-    def analyse(self, question: str, language: Language) -> Question | str:
-        """The `Question`, or a reason to abstain at once (a name the corpus never mentions)."""
+    def analyse(
+        self, question: str, language: Language, translations: dict[str, list[str]] | None = None,
+    ) -> Question | str:
+        """The `Question`, or a reason to abstain at once (a name the corpus never mentions).
+
+        `translations` are the dictionary's German words per English word, as retrieval
+        searched them; without them they are looked up here."""
         keyword = self.store.keyword
         kind = answer_type(question)
         anchors: list[tuple[str, ...]] = []
@@ -315,18 +320,22 @@ class AnswerBuilder:
             text=question, language=language, kind=kind, anchors=tuple(anchors), terms=q_terms,
             about_event=bool(_THE_EVENT.search(question)), after=after,
             concepts=tuple(question_concepts), values=values, counted=counted, acronym=acronym, focus=focus,
-            forms=self._forms(q_terms), ranking_forms=self._forms(q_terms, self._translations(question, language)),
+            forms=self._forms(q_terms), ranking_forms=self._forms(q_terms, self._translations(question, language, translations)),
             anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
         )
 
-    def _translations(self, question: str, language: Language) -> dict[str, set[str]]:
+    def _translations(
+        self, question: str, language: Language, by_word: dict[str, list[str]] | None,
+    ) -> dict[str, set[str]]:
         """Per (typo-corrected) stem of an English question word: the stems of its German
         dictionary translations that the corpus uses (see `service.translation`)."""
         if language != "en" or not len(self.dictionary):
             return {}
         keyword = self.store.keyword
+        if by_word is None:
+            by_word = self.dictionary.by_word(question, keyword.vocabulary)
         out: dict[str, set[str]] = {}
-        for word, german in self.dictionary.by_word(question, keyword.vocabulary).items():
+        for word, german in by_word.items():
             stems = {t for g in german for t in terms(g)}
             for s in terms(word):
                 out.setdefault(keyword.correct(s) or s, set()).update(stems)
@@ -356,7 +365,7 @@ class AnswerBuilder:
     def run(self, question: str, language: Language, retrieval: RetrievalResult) -> Answer:
         if not retrieval.passages:
             return self._abstain(language, "no passages")
-        q = self.analyse(question, language)
+        q = self.analyse(question, language, retrieval.translations)
         if isinstance(q, str):
             return self._abstain(language, q)
         candidates = self._candidates(q, retrieval)

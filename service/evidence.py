@@ -121,7 +121,7 @@ def _paragraph_context(text: str, start: int) -> tuple[str, str]:
 
 # Words that make a document a report of an event (its front matter may say so too).
 _EVENT_WORDS = re.compile(
-    r"\b(?:\w*tagung\w*|\w*konferenz\w*|\w*kongress\w*|veranstaltung\w*|symposium|conference|congress|symposium)\b", re.I
+    r"\b(?:\w*tagung\w*|\w*konferenz\w*|\w*kongress\w*|veranstaltung\w*|symposium|conference|congress)\b", re.I
 )
 
 

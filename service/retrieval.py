@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from service.language import Language, keyword_query
-from service.translation import Dictionary, installed_dictionary
+from service.translation import Dictionary, german_words, installed_dictionary
 from vectorstore.crosslingual import CORPUS_LANGUAGE
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
@@ -88,6 +88,7 @@ class RetrievalResult:
     query_vector: np.ndarray
     sentence_scores: dict[int, float] = field(default_factory=dict)
     pool: list[Passage] = field(default_factory=list)  # the best candidates beyond k, for answer selection
+    translations: dict[str, list[str]] = field(default_factory=dict)  # English word → German words searched
 
     def sentence_similarities(self, store: FaissStore, rows: list[int]) -> list[float]:
         """Cosine of the question to the given sentence rows (computed at retrieval when known)."""
@@ -105,23 +106,27 @@ class HybridRetriever:
         self, store: FaissStore, embedder: Embedder, weights: FusionWeights | None = None,
         dictionary: Dictionary | None = None,
     ) -> None:
+        if weights is None or dictionary is None:
+            settings = Settings.from_env()
+            weights = weights or FusionWeights.from_settings(settings)
+            dictionary = dictionary if dictionary is not None else installed_dictionary(
+                settings.dictionary_path, settings.model_cache_dir
+            )
         self.store = store
         self.embedder = embedder
-        settings = Settings.from_env() if weights is None or dictionary is None else None
-        self.weights = weights or FusionWeights.from_settings(settings)  # type: ignore[arg-type]
-        self.dictionary = dictionary if dictionary is not None else installed_dictionary(
-            settings.dictionary_path, settings.model_cache_dir  # type: ignore[union-attr]
-        )
+        self.weights = weights
+        self.dictionary = dictionary
 
     def run(self, question: str, k: int, language: Language) -> RetrievalResult:
         w = self.weights
         query_vector = self.query_vector(question, language)
         pool = max(k, w.candidates)
         dense_rows, _ = self.store.search(query_vector, pool)
-        keyword_hits = self.store.keyword.search(self.keyword_query(question, language), pool)
+        translations = self.translations(question, language)
+        keyword_hits = self.store.keyword.search(self.keyword_query(question, language, translations), pool)
         rows = np.asarray(sorted(set(dense_rows.tolist()) | set(keyword_hits.rows.tolist())), dtype=np.int64)
         if len(rows) == 0:
-            return RetrievalResult([], query_vector)
+            return RetrievalResult([], query_vector, translations=translations)
         dense = np.asarray(self.store.vectors[rows]) @ query_vector
         sentence, sentence_scores = self._sentence_max(rows, query_vector)
         keyword = np.zeros(len(rows), dtype=np.float32)
@@ -146,16 +151,20 @@ class HybridRetriever:
             )
             for i in order
         ]
-        return RetrievalResult(ranked[:k], query_vector, sentence_scores, pool=ranked)
+        return RetrievalResult(ranked[:k], query_vector, sentence_scores, pool=ranked, translations=translations)
 
-    def keyword_query(self, question: str, language: Language) -> str:
+    def translations(self, question: str, language: Language) -> dict[str, list[str]]:
+        """The dictionary's German words per word of a question not in the corpus language."""
+        if language == CORPUS_LANGUAGE or not len(self.dictionary):
+            return {}
+        return self.dictionary.by_word(question, self.store.keyword.vocabulary, self.weights.translations_per_word)
+
+    def keyword_query(self, question: str, language: Language, translations: dict[str, list[str]] | None = None) -> str:
         """What BM25 is searched with: a German question as it is; an English one as its names,
         numbers and event vocabulary plus the dictionary's German words for it (`translation`)."""
-        text = keyword_query(question, language)
-        if language == CORPUS_LANGUAGE or not len(self.dictionary):
-            return text
-        german = self.dictionary.translate(question, self.store.keyword.vocabulary, self.weights.translations_per_word)
-        return " ".join([text, *german]).strip()
+        if translations is None:
+            translations = self.translations(question, language)
+        return " ".join([keyword_query(question, language), *german_words(translations)]).strip()
 
     def query_vector(self, question: str, language: Language) -> np.ndarray:
         """The question's vector; a question not in the corpus language is aligned to it."""

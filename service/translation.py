@@ -138,10 +138,12 @@ class Dictionary:
 
     def translate(self, question: str, vocabulary: Container[str], per_word: int = 3) -> list[str]:
         """The German words of `by_word`, once each, in question order."""
-        out: list[str] = []
-        for german in self.by_word(question, vocabulary, per_word).values():
-            out.extend(g for g in german if g not in out)
-        return out
+        return german_words(self.by_word(question, vocabulary, per_word))
+
+
+def german_words(by_word: dict[str, list[str]]) -> list[str]:
+    """The German words of a `Dictionary.by_word` result, once each, in question order."""
+    return list(dict.fromkeys(g for words in by_word.values() for g in words))
 
 
 @lru_cache(maxsize=4)

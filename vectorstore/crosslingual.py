@@ -68,6 +68,11 @@ class QueryAligner:
         target = means[CORPUS_LANGUAGE]
         return cls({lang: (mean - target).astype(np.float32) for lang, mean in means.items() if lang != CORPUS_LANGUAGE})
 
+    @staticmethod
+    def is_cached(cache_dir: Path, model_name: str, backend: str, bank_path: Path = PARALLEL_QUESTIONS) -> bool:
+        """Whether `for_embedder` will find this model's offsets in `cache_dir` (no model load needed)."""
+        return _cache_file(cache_dir, model_name, backend, _bank_digest(bank_path)).is_file()
+
     @classmethod
     def for_embedder(cls, embedder: "Embedder", cache_dir: Path | None, bank_path: Path = PARALLEL_QUESTIONS) -> "QueryAligner":
         """The aligner of `embedder`'s model, read from the model cache or computed and stored there."""

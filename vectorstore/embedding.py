@@ -91,7 +91,8 @@ def prepare_model(name: str, cache_dir: Path, backend: str) -> None:
     source = resolve_model_path(name, cache_dir)
     if check_backend(backend) != "torch":
         ensure_onnx_export(Path(source), cache_dir, backend == "onnx-int8")
-    Embedder.load(name, cache_dir, backend=backend).aligner()
+    if not QueryAligner.is_cached(cache_dir, name, backend):
+        Embedder.load(name, cache_dir, backend=backend).aligner()
 
 
 class Embedder:
