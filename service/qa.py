@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Sequence
 
-from service.answer import AbstentionPolicy, Answer, AnswerBuilder
+from service.answering.compose import Answer
+from service.answering.core import AnsweringCore
+from service.answering.events import EventIndex
+from service.answering.kinds.fact import AbstentionPolicy
+from service.answering.question import QuestionAnalyser
 from service.language import Language, detect_language
 from service.retrieval import FusionWeights, HybridRetriever, Passage
 from vectorstore.embedding import Embedder
-from vectorstore.faiss_store import FaissStore
+from vectorstore.store import VectorStore
 
 
 @dataclass(frozen=True)
@@ -27,28 +32,32 @@ class SearchResultSet:
 
 
 class QuestionAnswering:
-    """Retriever + answer builder bound to one immutable store version."""
+    """Retriever + answering core bound to one immutable store version."""
 
     def __init__(
         self,
-        store: FaissStore,
+        store: VectorStore,
         embedder: Embedder,
         weights: FusionWeights | None = None,
         policy: AbstentionPolicy | None = None,
     ) -> None:
         self.store = store
         self.retriever = HybridRetriever(store, embedder, weights)
-        self.answers = AnswerBuilder(store, policy, self.retriever.dictionary)
+        self.events = EventIndex.from_store(store.documents)
+        self.analyser = QuestionAnalyser(self.events)
+        self.core = AnsweringCore(store, self.events, self.retriever.dictionary, policy)
 
     @property
     def version(self) -> str:
         return self.store.manifest.version
 
-    def ask(self, question: str, top_k: int) -> AskResult:
+    def ask(self, question: str, top_k: int, history: Sequence = ()) -> AskResult:
         began = time.perf_counter()
         language = detect_language(question)
+        analysis = self.analyser.run(question, language)
         retrieval = self.retriever.run(question, top_k, language)
-        answer = self.answers.run(question, language, retrieval)
+        answer = self.core.run(analysis, retrieval)
+        answer = replace(answer, resolved_question=question)
         return AskResult(answer, retrieval.passages, (time.perf_counter() - began) * 1000)
 
     def search(self, query: str, k: int) -> SearchResultSet:

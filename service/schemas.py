@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+EXAMPLE_QUESTION = "Wann und wo findet die Veranstaltung statt?"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+UNPAIRED_SURROGATE = (
+    "contains an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape without its partner), which is not text; "
+    "send the text as UTF-8, or write a character outside the BMP as a surrogate pair"
+)
+
+
+def proper_text(value: object) -> object:
+    """`value` unchanged unless it is a string with lone surrogates (JSON `"\\ud800"`), which cannot be
+    encoded as UTF-8 and would fail deep inside the model; checked before length and pattern."""
+    if isinstance(value, str) and _SURROGATE.search(value):
+        raise PydanticCustomError("unicode_surrogate", UNPAIRED_SURROGATE)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(proper_text)]
+"""A string field that must be proper Unicode (422, not 500, for `"\\ud800"`); use it for every text input."""
+
+
+MAX_HISTORY_TURNS = 6
+MAX_HISTORY_QUESTION_CHARS = 1000
+MAX_HISTORY_ANSWER_CHARS = 4000
+
+
+class TurnIn(BaseModel):
+    question: Text = Field(..., max_length=MAX_HISTORY_QUESTION_CHARS, description="An earlier question.")
+    answer: Text = Field("", max_length=MAX_HISTORY_ANSWER_CHARS, description="The answer it got (its text).")
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., description="The question, in German or English.", examples=["Wer hat BAKIRA vorgestellt?"])
+    question: Text = Field(
+        ..., min_length=1, pattern=r"\S", description="The question, in German or English (not empty).",
+        examples=[EXAMPLE_QUESTION],
+    )
     top_k: int | None = Field(None, ge=1, le=50, description="How many passages to consider (default from settings).")
+    history: list[TurnIn] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS,
+        description=f"Earlier turns of the conversation, oldest first (at most {MAX_HISTORY_TURNS}); a follow-up "
+        "question (\"Und wann?\", \"Who presented it?\") is resolved against them.",
+    )
 
 
 class CitationOut(BaseModel):
@@ -23,12 +65,32 @@ class CitationOut(BaseModel):
     quote_end: int
 
 
+class PartOut(BaseModel):
+    role: str = Field(..., description="lead (the asked-for thing), quote, item (of a list or outline), text, heading (an event).")
+    text: str
+    ref: int | None = Field(None, description="The citation this part rests on.")
+    event: str | None = None
+
+
 class AskResponse(BaseModel):
-    answer: str
+    answer: str = Field(..., description="Plain text with [n] markers; list items on their own lines.")
     abstained: bool
     citations: list[CitationOut]
     language: str
     took_ms: float
+    kind: str = Field("none", description="fact, definition, list, overview, reason, smalltalk, clarify or none.")
+    parts: list[PartOut] = Field(default_factory=list, description="The answer in parts, to render without parsing the text.")
+    resolved_question: str | None = Field(None, description="The standalone question that was answered (a follow-up resolved).")
+    event: str | None = Field(None, description="The event the answer comes from, when it comes from one.")
+    suggestions: list[str] = Field(default_factory=list, description="Questions to offer next (greetings, help, clarifications).")
+
+
+class SearchRequest(BaseModel):
+    """POST /api/search: the same as the GET query parameters. Browsers send `Origin` on POST,
+    which is how the search page is let in without a key (service/security.py)."""
+
+    q: Text = Field(..., min_length=1, pattern=r"\S", description="Search words or a question (not empty).")
+    k: int | None = Field(None, ge=1, le=50, description="How many results (default from settings).")
 
 
 class SearchResult(BaseModel):

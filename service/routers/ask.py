@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from service.answer import Answer
+from service.answering.compose import Answer
 from service.dependencies import check_question, get_qa, get_settings
 from service.qa import QuestionAnswering
-from service.schemas import AskRequest, AskResponse, CitationOut, ErrorResponse
+from service.schemas import AskRequest, AskResponse, CitationOut, ErrorResponse, PartOut
 from vectorstore.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -20,6 +20,11 @@ def answer_to_response(answer: Answer, took_ms: float) -> AskResponse:
         citations=[CitationOut(**vars(c)) for c in answer.citations],
         language=answer.language,
         took_ms=round(took_ms, 2),
+        kind=answer.kind,
+        parts=[PartOut(**vars(p)) for p in answer.parts],
+        resolved_question=answer.resolved_question,
+        event=answer.event,
+        suggestions=list(answer.suggestions),
     )
 
 
@@ -36,5 +41,5 @@ def ask(
 ) -> AskResponse:
     question = check_question(body.question, settings)
     top_k = min(body.top_k or settings.top_k, settings.max_top_k)
-    result = qa.ask(question, top_k)
+    result = qa.ask(question, top_k, history=body.history)
     return answer_to_response(result.answer, result.took_ms)

@@ -30,6 +30,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from service.answering.compose import Draft, Piece
+from service.answering.events import EventIndex
+from service.answering.layout import Layouts, first_sentences
+from service.answering.question import QuestionAnalysis
 from service.entities import number_values
 from service.evidence import EvidenceTable, SentenceFacts
 from service.language import Concept, Language, concepts, concepts_in, expand_terms, synonyms
@@ -83,6 +87,8 @@ _AFTER = re.compile(
     re.I,
 )
 # A sentence opening with "Im Anschluss …" names what came after something earlier.
+# A sentence that announces what follows ("Er nannte insbesondere", "Dazu gehören"): a list follows.
+_INTRODUCES = re.compile(r"\b(?:insbesondere|folgende\w*|unter anderem|namentlich|including|the following|as follows)\s*$", re.I)
 _OPENS_AFTERWARDS = re.compile(r"\W*(?:im anschluss|anschließend|danach|afterwards)\b", re.I)
 # "Which X …" / "Welche X …": the noun(s) X name what is asked for (the focus of the question).
 _FOCUS = re.compile(
@@ -98,18 +104,9 @@ _HOW_LONG = re.compile(r"\b(wie lange|how long|seit wann)\b", re.I)
 _ORDINALS = frozenset("erste ersten erster erstes zweite zweiten zweiter dritte dritten vierte vierten first second third fourth".split())
 _COMPOUND_NUMBER = re.compile(r"^(ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf)([a-zäöüß]{3,})$", re.I)
 _STRONG: dict[str, float] = {"date": 2.0, "place": 2.0}  # a full date; a place after "in"
+_AND: dict[Language, str] = {"de": "und", "en": "and"}
 _ASKS_ORG = re.compile(r"job ?cent|jobcenter|organisation|organization|behörde|agency", re.I)
 _HOW_MANY = re.compile(r"\b(wie ?viele?|how many|how much|wie hoch)\s+((?:[\w-]+\s+){0,3})", re.I)
-
-MESSAGES: dict[Language, str] = {
-    "de": "Dazu finde ich in den vorliegenden Tagungsunterlagen keine Antwort. "
-    "Bitte formulieren Sie die Frage anders oder wenden Sie sich an die Servicestelle SGB II.",
-    "en": "I could not find an answer to that in the conference documents. "
-    "Please rephrase the question or contact the Servicestelle SGB II.",
-}
-_INTRO: dict[Language, str] = {"de": "Laut Tagungsunterlagen: ", "en": "According to the conference documents: "}
-_AND: dict[Language, str] = {"de": "und", "en": "and"}
-
 
 @dataclass(frozen=True)
 class AbstentionPolicy:
@@ -131,31 +128,8 @@ class AbstentionPolicy:
     min_similarity: float = 0.72
     specificity_margin: float = 0.04
     focus_margin: float = 0.08
-
-
-@dataclass(frozen=True)
-class Citation:
-    ref: int
-    doc_id: str
-    title: str
-    section: str | None
-    text: str
-    start: int
-    end: int
-    score: float
-    quote_start: int
-    quote_end: int
-
-
-@dataclass(frozen=True)
-class Answer:
-    answer: str
-    abstained: bool
-    citations: list[Citation]
-    language: Language
-    reason: str = ""
-    lead: str | None = None
-    debug: dict = field(default_factory=dict)
+    event_margin: float = 0.03  # a second event's sentence this close to the best: answer for both
+    max_events: int = 3
 
 
 @dataclass(frozen=True)
@@ -242,8 +216,8 @@ def anchor_words(question: str, language: Language, known_names: set[str] | froz
     return found
 
 
-class AnswerBuilder:
-    """question + retrieved passages → `Answer` (cited, or abstained).
+class FactAnswerer:
+    """A fact question + retrieved passages → the sentence that answers it, or a reason not to.
 
     Everything about the store's sentences that does not depend on the question (terms,
     people, organisations, places, dates, numbers) is worked out once per store in an
@@ -252,12 +226,15 @@ class AnswerBuilder:
     """
 
     def __init__(
-        self, store: VectorStore, policy: AbstentionPolicy | None = None, dictionary: Dictionary | None = None,
+        self, store: VectorStore, evidence: EvidenceTable, events: EventIndex, layouts: Layouts,
+        policy: AbstentionPolicy | None = None, dictionary: Dictionary | None = None,
     ) -> None:
         self.store = store
         self.policy = policy or AbstentionPolicy()
         self.dictionary = dictionary or Dictionary.empty()
-        self.evidence = EvidenceTable(store)
+        self.evidence = evidence
+        self.events = events
+        self.layouts = layouts
         self.directories = self.evidence.directories
         self._surnames = self.evidence.surnames
         self._names = self.evidence.names
@@ -362,32 +339,91 @@ class AnswerBuilder:
 
     # -- the run -----------------------------------------------------------------------
 
-    def run(self, question: str, language: Language, retrieval: RetrievalResult) -> Answer:
+    def run(self, analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Draft:
+        """The sentence that answers a fact question (with its lead), per event when the
+        question does not name one and several events answer it; or a reason to abstain."""
         if not retrieval.passages:
-            return self._abstain(language, "no passages")
-        q = self.analyse(question, language, retrieval.translations)
+            return Draft("fact", reason="no passages")
+        q = self.analyse(analysis.text, analysis.language, retrieval.translations)
         if isinstance(q, str):
-            return self._abstain(language, q)
-        candidates = self._candidates(q, retrieval)
+            return Draft("fact", reason=q)
+        passing, why = self.supported(q, retrieval, analysis.scope.doc_ids)
+        if not passing:
+            return Draft("fact", reason=why)
+        groups = self._by_event(passing) if not analysis.scope.narrowed else []
+        if len(groups) > 1:
+            pieces = [self.piece(q, self._choose(q, group)) for group in groups]
+            return Draft("fact", tuple(pieces), grouped_by_event=True)
+        chosen = self._choose(q, passing)
+        return Draft("fact", (self.piece(q, chosen), *self._list_after(chosen)))
+
+    def supported(
+        self, q: Question, retrieval: RetrievalResult, doc_ids: frozenset[str] | None = None,
+    ) -> tuple[list[_Candidate], str]:
+        """The checked candidate sentences that pass every evidence check, best first, and
+        (when none does) why the best ones failed."""
+        candidates = self._candidates(q, retrieval, doc_ids)
         if not candidates:
-            return self._abstain(language, "no sentences")
+            return [], "no sentences"
         checked = candidates[: self.policy.candidates_checked]
         supported = [(c, self._unsupported(q, c)) for c in checked]
         passing = [c for c, why in supported if why is None]
-        if not passing:
-            return self._abstain(language, "; ".join(f"{why}" for _, why in supported[:3]))
-        chosen = self._on_focus(q, passing) or self._most_specific(q, passing)
-        lead = self._lead(q, chosen)
-        return self._compose(q, lead, chosen)
+        return passing, "; ".join(f"{why}" for _, why in supported[:3] if why)
+
+    def _choose(self, q: Question, passing: list[_Candidate]) -> _Candidate:
+        return self._on_focus(q, passing) or self._most_specific(q, passing)
+
+    def _by_event(self, passing: list[_Candidate]) -> list[list[_Candidate]]:
+        """Passing sentences grouped by the event their document reports on, when more than one
+        event has a sentence nearly as good as the best (the question is ambiguous across events)."""
+        if len(self.events) < 2:
+            return []
+        best = passing[0].score
+        groups: dict[str, list[_Candidate]] = {}
+        for cand in passing:
+            event = self.events.event(cand.facts.doc_id)
+            if event is None or best - cand.score > self.policy.event_margin:
+                continue
+            groups.setdefault(event.label, []).append(cand)
+        return list(groups.values())[: self.policy.max_events] if len(groups) > 1 else []
+
+    def piece(self, q: Question, cand: _Candidate) -> Piece:
+        """The cited sentence of `cand`, with the lead taken from it (and its context)."""
+        chunk = cand.passage.chunk
+        event = self.events.event(chunk.doc_id)
+        return Piece(
+            doc_id=chunk.doc_id, start=cand.facts.start, end=cand.facts.end, role="quote", lead=self._lead(q, cand),
+            event=event.label if event else None, score=cand.passage.score, window=(chunk.start, chunk.end),
+            section=chunk.section,
+        )
+
+    def _list_after(self, cand: _Candidate) -> list[Piece]:
+        """A sentence that introduces a list ("Auf dem Podium saßen:") is answered with the list."""
+        text = cand.facts.text.rstrip()
+        if not text.endswith(":") and not _INTRODUCES.search(text):
+            return []
+        layout = self.layouts.run(cand.facts.doc_id)
+        block = layout.list_near(cand.facts.start)
+        if block is None or block.start < cand.facts.end:
+            return []
+        event = self.events.event(cand.facts.doc_id)
+        return [
+            Piece(doc_id=cand.facts.doc_id, start=s, end=e, role="item", event=event.label if event else None,
+                  score=cand.passage.score)
+            for s, e in first_sentences(self.store.documents[cand.facts.doc_id].text, block.items)
+        ]
 
     # -- candidates ----------------------------------------------------------------------
 
-    def _candidates(self, q: Question, retrieval: RetrievalResult) -> list[_Candidate]:
+    def _candidates(self, q: Question, retrieval: RetrievalResult, doc_ids: frozenset[str] | None = None) -> list[_Candidate]:
         p = self.policy
         forms = [(q.ranking_forms or q.forms)[t] for t in q.terms]
         out: list[_Candidate] = []
         depth = max(p.candidate_passages, p.typed_passages if q.kind != "other" else 0)
-        for rank, passage in enumerate((retrieval.pool or retrieval.passages)[:depth]):
+        pool = retrieval.pool or retrieval.passages
+        if doc_ids is not None:
+            pool = [p_ for p_ in pool if p_.chunk.doc_id in doc_ids]
+        for rank, passage in enumerate(pool[:depth]):
             sentences = self.evidence.chunk(passage.row)
             if not sentences:
                 continue
@@ -592,26 +628,6 @@ class AnswerBuilder:
         if q.kind == "expansion":
             return self._expansion(q, facts.text)
         return None
-
-    # -- composing -------------------------------------------------------------------
-
-    def _compose(self, q: Question, lead: str | None, chosen: _Candidate) -> Answer:
-        chunk = chosen.passage.chunk
-        citation = Citation(
-            ref=1, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section, text=chunk.text,
-            start=chunk.start, end=chunk.end, score=chosen.passage.score,
-            quote_start=chosen.facts.start, quote_end=chosen.facts.end,
-        )
-        body = f"„{chosen.text}“ [1]"
-        text = f"{lead}. {_INTRO[q.language]}{body}" if lead else body
-        return Answer(
-            answer=text, abstained=False, citations=[citation], language=q.language, lead=lead,
-            debug={"similarity": round(chosen.similarity, 4), "lexical": round(chosen.lexical, 3), "kind": q.kind},
-        )
-
-    def _abstain(self, language: Language, reason: str) -> Answer:
-        return Answer(answer=MESSAGES[language], abstained=True, citations=[], language=language, reason=reason)
-
 
 def _term_in_any(term: str, stems: tuple[str, ...] | set[str]) -> bool:
     """`term` and one of `stems` match as compound parts, either way round."""

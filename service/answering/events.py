@@ -1,0 +1,178 @@
+"""Which event each document reports on, and which events a question names.
+
+A store may hold the reports of several events (and documents that report on none).
+The event of a document comes from its front matter (`event`, `event_start`,
+`event_end`, `place`, `organiser`), or else from its title: the title with report words
+("Rückblick auf …", "Bericht", "review of …") taken off, and a year in it.
+
+A question is scoped to events when it names one: a year that some event has ("2023"),
+or at least two of the distinctive words of an event's name (words that are not generic
+event words such as "Tagung" or "conference"). Anything less ("Welche Jobcenter …") does
+not scope: one shared word with a name is too little to exclude the other events.
+
+Built once per store version (`EventIndex.from_store`), asked once per question (`scope`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Mapping
+
+from vectorstore.analysis import terms
+from vectorstore.records import Document
+
+# General words of event names and reports, German and English: they say that something is an
+# event, not which one.
+_GENERIC_NAME_WORDS = frozenset(
+    terms(
+        "Rückblick Bericht Nachbericht Dokumentation Rückschau Review Report Recap Summary "
+        "Tagung Fachtagung Konferenz Jahreskonferenz Jahrestagung Kongress Veranstaltung Event Forum Fachforum "
+        "Workshop Symposium Treffen Messe Konferenzbericht conference congress meeting annual jährliche "
+        "auf den die der das dem des im in zum zur the of on a an and und"
+    )
+)
+_REPORT_PREFIX = re.compile(
+    r"^\s*(?:rückblick|nachbericht|bericht|rückschau|dokumentation|review|report|recap)\b"
+    r"(?:\s+(?:auf|über|zu|zur|zum|von|vom|of|on|from))?(?:\s+(?:den|die|das|dem|der|the))?\s*[:–-]?\s*",
+    re.I,
+)
+_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """The event one document reports on (`name` None: the document reports on no event)."""
+
+    doc_id: str
+    title: str
+    name: str | None
+    year: int | None
+    start: date | None = None
+    end: date | None = None
+    place: str | None = None
+    organiser: str | None = None
+    headings: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How an answer names the event ("Tag der Jobcenter 2023"): its name, with the year if
+        the name lacks it."""
+        name = self.name or self.title
+        if self.year and str(self.year) not in name:
+            return f"{name} {self.year}"
+        return name
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def event_of(doc: Document) -> EventInfo:
+    """The event of `doc` from its metadata, else from its title."""
+    meta = doc.metadata or {}
+    start = _as_date(meta.get("event_start") or meta.get("date"))
+    end = _as_date(meta.get("event_end")) or start
+    name = _text(meta.get("event"))
+    title = doc.title or doc.doc_id
+    if name is None:
+        stripped = _REPORT_PREFIX.sub("", title).strip()
+        # A title that is a report about something with a year reads as an event report.
+        if stripped != title.strip() or _YEAR.search(title) or start is not None:
+            name = stripped or title
+    year = start.year if start else None
+    if year is None and name:
+        found = _YEAR.findall(name) or _YEAR.findall(title)
+        year = int(found[-1]) if found else None
+    headings = tuple(dict.fromkeys(s.heading for s in doc.sections if s.heading and s.heading != title))
+    return EventInfo(
+        doc_id=doc.doc_id, title=title, name=name, year=year, start=start, end=end,
+        place=_text(meta.get("place")), organiser=_text(meta.get("organiser")), headings=headings,
+    )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The documents a question is about: all (`doc_ids` None) or the named events' documents."""
+
+    doc_ids: frozenset[str] | None
+    events: tuple[EventInfo, ...] = ()
+    year: int | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        return self.doc_ids is not None
+
+
+class EventIndex:
+    """The events of one store: which document reports on which event, and question scoping."""
+
+    def __init__(self, events: Iterable[EventInfo]) -> None:
+        self.by_doc: dict[str, EventInfo] = {e.doc_id: e for e in events}
+        self.events: tuple[EventInfo, ...] = tuple(
+            sorted((e for e in self.by_doc.values() if e.name), key=lambda e: (e.start or date.min, e.doc_id), reverse=True)
+        )
+        self._name_terms: dict[str, frozenset[str]] = {
+            e.doc_id: frozenset(t for t in terms(e.name or "") if t not in _GENERIC_NAME_WORDS and not _YEAR.fullmatch(t))
+            for e in self.events
+        }
+
+    @classmethod
+    def from_store(cls, documents: Mapping[str, Document]) -> "EventIndex":
+        return cls(event_of(doc) for doc in documents.values())
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def event(self, doc_id: str) -> EventInfo | None:
+        """The event `doc_id` reports on, or None."""
+        info = self.by_doc.get(doc_id)
+        return info if info is not None and info.name else None
+
+    def latest(self) -> EventInfo | None:
+        return self.events[0] if self.events else None
+
+    def scope(self, question: str) -> Scope:
+        """The events `question` names (by year and/or name words), or no narrowing."""
+        if not self.events:
+            return Scope(None)
+        years = {int(y) for y in _YEAR.findall(question)}
+        known_years = {e.year for e in self.events if e.year}
+        asked_years = years & known_years
+        q_terms = set(terms(question))
+        named: list[EventInfo] = []
+        best = 0
+        for e in self.events:
+            name_terms = self._name_terms[e.doc_id]
+            hits = len(name_terms & q_terms)
+            enough = hits >= 2 or (hits == 1 and len(name_terms) == 1)
+            if not enough:
+                continue
+            if hits > best:
+                named, best = [e], hits
+            elif hits == best:
+                named.append(e)
+        if asked_years:
+            chosen = [e for e in (named or self.events) if e.year in asked_years]
+            if not chosen and named:  # a year the named event does not have: the year decides
+                chosen = [e for e in self.events if e.year in asked_years]
+        else:
+            chosen = named
+        if not chosen:
+            return Scope(None, year=min(asked_years) if asked_years else None)
+        return Scope(frozenset(e.doc_id for e in chosen), tuple(chosen), min(asked_years) if asked_years else None)
