@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from service.qa import QuestionAnswering
-from service.reindex import ModelNotLoaded, ReindexBusy, Reindexer
+from service.reindex import ModelNotLoaded, ReindexBusy, ReindexJob, Reindexer
 from service.schemas import ErrorResponse
 from service.security import require_admin
 
@@ -25,16 +25,26 @@ router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(re
 
 
 class ReindexJobOut(BaseModel):
-    id: int = Field(..., description="Job number, counting from 1 since the service started (0: none yet).")
+    """The latest re-index job of the index folder: the same answer from every worker process."""
+
+    id: int = Field(..., description="Job number, counting from 1 for this index folder (0: none yet).")
     status: str = Field(..., description="idle | running | succeeded | failed")
     started_at: str | None = None
     finished_at: str | None = None
-    seconds: float | None = None
+    seconds: float | None = Field(None, description="Seconds the job took, or has been running so far.")
     previous_version: str | None = Field(None, description="Store version served when the job started.")
     version: str | None = Field(None, description="Store version the job wrote (or found up to date).")
     report: dict[str, Any] | None = Field(None, description="The ingest report (documents, chunks, embedded, ...).")
     error: str | None = Field(None, description="What went wrong and what to do; the previous store stays served.")
     served_version: str | None = Field(None, description="Store version served when the job ended.")
+    worker_pid: int | None = Field(None, description="Service process that runs (ran) the job.")
+    child_pid: int | None = Field(None, description="The ingest's own process (it runs at low priority and exits when done).")
+
+
+def _job_out(job: ReindexJob) -> ReindexJobOut:
+    data = job.to_json()
+    data.pop("started_unix", None)
+    return ReindexJobOut(**data)
 
 
 class StoreStats(BaseModel):
@@ -70,21 +80,23 @@ def _reindexer(request: Request) -> Reindexer:
     status_code=202,
     response_model=ReindexJobOut,
     responses={409: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
-    summary="Ingest the corpus folder again and swap the served store when done",
+    summary="Ingest the corpus folder again (in a child process) and swap the served store when done",
 )
 def start_reindex(reindexer: Reindexer = Depends(_reindexer)) -> ReindexJobOut:
     try:
         job = reindexer.start()
     except ReindexBusy as exc:
-        raise HTTPException(status_code=409, detail=f"{exc}; poll GET /api/admin/reindex/status until it ends") from exc
+        raise HTTPException(
+            status_code=409, detail=f"{exc}; one re-index runs at a time: poll GET /api/admin/reindex/status until it ends"
+        ) from exc
     except ModelNotLoaded as exc:
         raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "30"}) from exc
-    return ReindexJobOut(**job.to_json())
+    return _job_out(job)
 
 
 @router.get("/reindex/status", response_model=ReindexJobOut, summary="State of the latest re-index job")
 def reindex_status(reindexer: Reindexer = Depends(_reindexer)) -> ReindexJobOut:
-    return ReindexJobOut(**reindexer.status().to_json())
+    return _job_out(reindexer.status())
 
 
 @router.get("/stats", response_model=AdminStats, summary="Served store, reloads, re-index and load figures")
@@ -107,7 +119,7 @@ def stats(request: Request) -> AdminStats:
         reloads_ok=state.reload_counts["ok"],
         reloads_failed=state.reload_counts["failed"],
         last_reload_error=state.last_reload_error,
-        reindex=ReindexJobOut(**app_state.reindexer.status().to_json()),
+        reindex=_job_out(app_state.reindexer.status()),
         rate_limit_per_minute=app_state.rate_limiter.per_minute,
         rate_limited_clients=app_state.rate_limiter.clients(),
         embedding_slots=slots.size,
