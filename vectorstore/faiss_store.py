@@ -2,7 +2,7 @@
 
 Files of one version (see `layout` for how versions are switched):
 
-    manifest.json          what built it (written last)
+    manifest.json          what built it, and the sha256 of every other file (written last)
     index.faiss            FAISS index over chunk vectors (inner product = cosine)
     vectors.npy            float32 chunk vectors: re-used by the next ingest, read memory-mapped
     chunks.jsonl           one `Chunk` per line, row i = vector i
@@ -33,7 +33,7 @@ import numpy as np
 from vectorstore.errors import StoreCorruptError
 from vectorstore.keyword import KeywordIndex
 from vectorstore.layout import commit_version, current_dir, start_version, write_failure
-from vectorstore.manifest import Manifest
+from vectorstore.manifest import Manifest, folder_checksums
 from vectorstore.records import Chunk, Document, Section
 
 EXACT_SEARCH_LIMIT = 50_000
@@ -198,6 +198,7 @@ class ChunkTable(Sequence[Chunk]):
         self._cache: OrderedDict[int, Chunk] = OrderedDict()
         self._lock = threading.Lock()
         self._doc_ids: frozenset[str] | None = None
+        self._spans: tuple[list[str], np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -238,8 +239,19 @@ class ChunkTable(Sequence[Chunk]):
     def doc_ids(self) -> frozenset[str]:
         """Documents the chunks belong to; parses every line once, so a damaged line fails here."""
         if self._doc_ids is None:
-            self._doc_ids = frozenset(c.doc_id for c in self)
+            self._doc_ids = frozenset(self.spans()[0])
         return self._doc_ids
+
+    def spans(self) -> tuple[list[str], np.ndarray]:
+        """Document id and (start, end) of every chunk, from one parse of every line."""
+        if self._spans is None:
+            ids: list[str] = []
+            bounds = np.zeros((len(self), 2), dtype=np.int64)
+            for row, chunk in enumerate(self):
+                ids.append(chunk.doc_id)
+                bounds[row] = (chunk.start, chunk.end)
+            self._spans = (ids, bounds)
+        return self._spans
 
 
 @dataclass(frozen=True)
@@ -268,6 +280,7 @@ def write_store(index_dir: Path, content: StoreContent, manifest: Manifest) -> P
         np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(content.sentence_vectors, dtype=np.float32))
         faiss.write_index(build_faiss_index(content.vectors, manifest.index_type), str(tmp / "index.faiss"))
         KeywordIndex.build([c.embedding_text() for c in content.chunks]).save(tmp / "keyword")
+        manifest = dataclasses.replace(manifest, checksums=folder_checksums(tmp))
         manifest.write(tmp)
         return commit_version(index_dir, tmp, manifest.version)
     except (OSError, RuntimeError) as exc:  # disk full, file size limit, permissions; FAISS raises RuntimeError
@@ -327,14 +340,17 @@ class FaissStore:
         self._sentence_rows_by_chunk = _group_rows(sentences, len(chunks))
 
     @classmethod
-    def load(cls, index_dir: Path) -> "FaissStore":
+    def load(cls, index_dir: Path, require_checksums: bool = True) -> "FaissStore":
         """Load the served version of `index_dir`; raise a store error that says how to fix it."""
         path = current_dir(index_dir)
-        return cls.load_version(path)
+        return cls.load_version(path, require_checksums)
 
     @classmethod
-    def load_version(cls, path: Path) -> "FaissStore":
+    def load_version(cls, path: Path, require_checksums: bool = True) -> "FaissStore":
+        """Load one version folder after verifying every file against the manifest's checksums
+        (memory-mapped files are checked once, here) and the shapes and ranges of its arrays."""
         manifest = Manifest.read(path)
+        manifest.verify_files(path, require=require_checksums)  # before FAISS parses index.faiss
         reading = "documents.jsonl"
         try:
             documents = {d.doc_id: d for d in map(_document_from_json, _read_jsonl(path / reading))}
@@ -386,6 +402,57 @@ def _group_rows(sentences: np.ndarray, chunk_count: int) -> np.ndarray:
     return bounds
 
 
+NORM_TOLERANCE = 0.02
+"""Stored vectors are L2-normalised; a row whose norm is further than this from 1 (zeroed,
+overwritten, NaN) marks a damaged store. Checked at load in blocks (~0.1 s per 100k vectors)."""
+
+
+def _bad_vector_row(vectors: np.ndarray, step: int = 65_536) -> tuple[int, float] | None:
+    """First row of `vectors` that is not a unit vector, with its norm; None if all are."""
+    for begin in range(0, len(vectors), step):
+        block = np.asarray(vectors[begin : begin + step], dtype=np.float32)
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+        bad = np.flatnonzero(~(np.abs(norms - 1.0) <= NORM_TOLERANCE))  # NaN counts as bad
+        if len(bad):
+            return begin + int(bad[0]), float(norms[bad[0]])
+    return None
+
+
+def _sentence_problems(sentences: np.ndarray, chunks: Sequence[Chunk], documents: dict[str, Document]) -> list[str]:
+    """Rows of sentences.npy that would make a request fail later: out-of-range chunk rows,
+    unsorted rows, or offsets outside their chunk; and chunks reaching past their document."""
+    if sentences.ndim != 2 or sentences.shape[1] != 3 or not np.issubdtype(sentences.dtype, np.integer):
+        return [f"sentences.npy has shape {sentences.shape} and type {sentences.dtype}, expected (n, 3) integers"]
+    if isinstance(chunks, ChunkTable):
+        ids, bounds = chunks.spans()
+    else:
+        ids = [c.doc_id for c in chunks]
+        bounds = np.asarray([(c.start, c.end) for c in chunks], dtype=np.int64).reshape(-1, 2)
+    problems: list[str] = []
+    lengths = np.asarray([len(documents[i].text) if i in documents else 0 for i in ids], dtype=np.int64)
+    past = np.flatnonzero((bounds[:, 0] < 0) | (bounds[:, 0] > bounds[:, 1]) | (bounds[:, 1] > lengths)) if len(ids) else []
+    if len(past):
+        problems.append(f"chunk row {int(past[0])} has offsets outside its document ({len(past)} such chunks)")
+    if len(sentences) == 0:
+        return problems
+    rows = sentences[:, 0]
+    outside = np.flatnonzero((rows < 0) | (rows >= len(ids)))
+    if len(outside):
+        r = int(outside[0])
+        problems.append(
+            f"sentences.npy row {r} refers to chunk row {int(rows[r])}, but there are {len(ids)} chunks "
+            f"({len(outside)} such rows)"
+        )
+        return problems
+    if np.any(np.diff(rows) < 0):
+        problems.append("sentences.npy is not sorted by chunk row")
+    starts, ends = sentences[:, 1], sentences[:, 2]
+    wrong = np.flatnonzero((starts > ends) | (starts < bounds[rows, 0]) | (ends > bounds[rows, 1]))
+    if len(wrong):
+        problems.append(f"sentences.npy row {int(wrong[0])} has offsets outside its chunk ({len(wrong)} such rows)")
+    return problems
+
+
 def _check_consistent(
     path: Path,
     manifest: Manifest,
@@ -401,15 +468,24 @@ def _check_consistent(
         problems.append(f"manifest says {manifest.chunk_count} chunks, chunks.jsonl has {len(chunks)}")
     if index.ntotal != len(chunks):
         problems.append(f"index.faiss holds {index.ntotal} vectors for {len(chunks)} chunks")
-    if vectors.shape != (len(chunks), manifest.dimension):
-        problems.append(f"vectors.npy has shape {vectors.shape}, expected ({len(chunks)}, {manifest.dimension})")
+    if vectors.shape != (len(chunks), manifest.dimension) or vectors.dtype != np.float32:
+        problems.append(f"vectors.npy has shape {vectors.shape} ({vectors.dtype}), expected ({len(chunks)}, {manifest.dimension}) float32")
     if index.d != manifest.dimension:
         problems.append(f"index.faiss is {index.d}-d, manifest says {manifest.dimension}-d")
+    if sentence_vectors.ndim != 2 or sentence_vectors.shape[1:] != (manifest.dimension,) or sentence_vectors.dtype != np.float32:
+        problems.append(f"sentence_vectors.npy has shape {sentence_vectors.shape} ({sentence_vectors.dtype}), expected (n, {manifest.dimension}) float32")
     if len(sentences) != len(sentence_vectors):
         problems.append("sentences.npy and sentence_vectors.npy differ in length")
     missing = set(chunks.doc_ids() if isinstance(chunks, ChunkTable) else {c.doc_id for c in chunks}) - set(documents)
     if missing:
         problems.append(f"chunks refer to unknown documents {sorted(missing)[:3]}")
+    else:
+        problems.extend(_sentence_problems(sentences, chunks, documents))
+    if not problems:
+        for name, table in (("vectors.npy", vectors), ("sentence_vectors.npy", sentence_vectors)):
+            bad = _bad_vector_row(table)
+            if bad is not None:
+                problems.append(f"{name} row {bad[0]} has norm {bad[1]:.3g}, not 1 (zeroed or overwritten vectors)")
     if problems:
         raise StoreCorruptError(
             f"store in {path} is inconsistent: {'; '.join(problems)}; re-run `tagungsbot ingest` to rebuild it"

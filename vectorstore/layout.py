@@ -138,11 +138,15 @@ def commit_version(index_dir: Path, tmp_dir: Path, version: str) -> Path:
     os.replace(tmp_dir, final)
     fsync_dir(final.parent)
     pointer_tmp = index_dir / f"{CURRENT_FILE}.{uuid.uuid4().hex}.tmp"
-    with open(pointer_tmp, "w", encoding="utf-8") as fh:
-        fh.write(version + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(pointer_tmp, index_dir / CURRENT_FILE)
+    try:
+        with open(pointer_tmp, "w", encoding="utf-8") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(pointer_tmp, index_dir / CURRENT_FILE)
+    except BaseException:
+        pointer_tmp.unlink(missing_ok=True)  # disk full: no stray pointer file stays behind
+        raise
     fsync_dir(index_dir)
     return final
 

