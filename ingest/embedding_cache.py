@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -23,6 +24,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from vectorstore.embedding import Embedder
+
+_BLOCK_NAME = re.compile(r"^[0-9a-f]{32}\.npy$")
+"""Finished blocks; everything else in the cache folder is scratch (see `clear_scratch`)."""
 
 BLOCK_TEXTS = 4096
 """Texts per saved block: a few minutes of work on two cores, so little is lost on a crash."""
@@ -85,6 +89,21 @@ class BlockEmbedder:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def clear_scratch(folder: Path) -> None:
+    """Remove everything but finished blocks from a cache folder: half-saved blocks
+    (`*.partial.npy`) and the gathered vector files of a run that failed (disk full) or was
+    killed. Finished blocks stay, so the next run resumes from them."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if _BLOCK_NAME.match(path.name):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def _progress_bar(total: int):
     from tqdm import tqdm
 
@@ -103,9 +122,14 @@ def _load_block(path: Path, rows: int, dim: int) -> np.ndarray | None:
 
 
 def _save_atomically(path: Path, vectors: np.ndarray) -> None:
+    """Write a block under a temporary name and rename it; a failed write leaves no file."""
     tmp = path.with_name(path.stem + ".partial.npy")
-    np.save(tmp, np.ascontiguousarray(vectors, dtype=np.float32))
-    os.replace(tmp, path)
+    try:
+        np.save(tmp, np.ascontiguousarray(vectors, dtype=np.float32))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _open_reserved(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -115,9 +139,13 @@ def _open_reserved(path: Path, shape: tuple[int, int]) -> np.ndarray:
     process with SIGBUS, with no message; reserving them first turns a full disk into an
     ordinary OSError (ENOSPC), which ingest reports with what to do.
     """
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
-    with open(path, "r+b") as fh:
-        os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+    try:
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+        with open(path, "r+b") as fh:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+    except BaseException:
+        path.unlink(missing_ok=True)  # a sparse file without its blocks is of no use to anyone
+        raise
     return out
 
 

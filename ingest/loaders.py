@@ -7,7 +7,10 @@ Every failure becomes a `LoadError` that names the file and says what to do.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -210,13 +213,125 @@ def load_file(path: Path, max_bytes: int) -> LoadedFile:
     raise LoadError(f"{path}: unsupported file type {suffix!r}; supported are {', '.join(SUPPORTED_SUFFIXES)}")
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A corpus entry that was not ingested, and why (shown in the ingest report and log)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CorpusListing:
+    """What a scan of the corpus folder found: the files to ingest and everything left out."""
+
+    files: list[Path]
+    skipped: list[SkippedFile]
+
+
+class CorpusScanner:
+    """Lists the documents below a corpus folder without ever leaving it.
+
+    Regular files and folders are walked without following symlinks. A symlink is followed
+    only when its target resolves inside the corpus folder, and only to something not
+    already listed (a file is ingested once, a folder walked once, so loops end). Every
+    entry left out is reported with the reason: a symlink pointing outside the corpus, a
+    symlink loop, a broken symlink, an unreadable folder, an unsupported type, a special
+    file (FIFO, socket, device), a hidden entry or a README.
+    """
+
+    def __init__(self, corpus_dir: Path) -> None:
+        self.corpus_dir = Path(corpus_dir)
+
+    def run(self) -> CorpusListing:
+        root = Path(os.path.realpath(self.corpus_dir))
+        found: dict[str, Path] = {}  # real path -> path below the corpus folder (as listed)
+        walked: set[str] = set()  # real paths of folders already walked
+        skipped: list[SkippedFile] = []
+        links: list[Path] = []
+        self._walk(self.corpus_dir, str(root), found, walked, skipped, links)
+        # Symlinks last: a real file or folder is always listed under its own name first.
+        while links:
+            links.sort(key=lambda p: p.as_posix())
+            link = links.pop(0)
+            self._follow(link, root, found, walked, skipped, links)
+        files = sorted(found.values(), key=lambda p: self._rel(p))
+        skipped.sort(key=lambda s: s.path)
+        return CorpusListing(files, skipped)
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.corpus_dir).as_posix()
+
+    def _walk(
+        self, folder: Path, real: str, found: dict[str, Path], walked: set[str], skipped: list[SkippedFile],
+        links: list[Path],
+    ) -> None:
+        walked.add(real)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            if folder != self.corpus_dir:
+                skipped.append(SkippedFile(self._rel(folder) + "/", f"folder cannot be read ({exc.strerror or exc})"))
+                return
+            raise
+        for entry in entries:
+            path = folder / entry.name
+            rel = self._rel(path)
+            if entry.name.startswith("."):
+                skipped.append(SkippedFile(rel, "hidden (the name starts with a dot)"))
+            elif entry.is_symlink():
+                links.append(path)
+            elif entry.is_dir(follow_symlinks=False):
+                self._walk(path, os.path.join(real, entry.name), found, walked, skipped, links)
+            else:
+                self._add_file(path, os.path.join(real, entry.name), entry.is_file(follow_symlinks=False), found, skipped)
+
+    def _add_file(self, path: Path, real: str, regular: bool, found: dict[str, Path], skipped: list[SkippedFile]) -> None:
+        rel = self._rel(path)
+        if not regular:
+            skipped.append(SkippedFile(rel, "not a regular file (FIFO, socket or device); only documents are read"))
+        elif path.name.lower() == "readme.md":
+            skipped.append(SkippedFile(rel, "README files describe the folder and are not ingested"))
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            skipped.append(SkippedFile(
+                rel, f"unsupported file type {path.suffix.lower() or '(none)'!r}; supported are {', '.join(SUPPORTED_SUFFIXES)}"
+            ))
+        elif real in found:
+            skipped.append(SkippedFile(rel, f"the same file as {self._rel(found[real])}, which is ingested once"))
+        else:
+            found[real] = path
+
+    def _follow(
+        self, link: Path, root: Path, found: dict[str, Path], walked: set[str], skipped: list[SkippedFile],
+        links: list[Path],
+    ) -> None:
+        rel = self._rel(link)
+        try:
+            target = os.path.realpath(link, strict=True)
+            info = os.stat(target)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                skipped.append(SkippedFile(rel, "symlink loop (the link points back to itself); remove it"))
+            elif exc.errno == errno.ENOENT:
+                skipped.append(SkippedFile(rel, "broken symlink (its target does not exist); remove or fix it"))
+            else:
+                skipped.append(SkippedFile(rel, f"symlink cannot be followed ({exc.strerror or exc})"))
+            return
+        if target != str(root) and not target.startswith(str(root) + os.sep):
+            skipped.append(SkippedFile(
+                rel, f"symlink to {target}, outside the corpus folder; copy the file into the corpus folder to ingest it"
+            ))
+            return
+        if stat.S_ISDIR(info.st_mode):
+            if target in walked:
+                skipped.append(SkippedFile(rel + "/", "symlink to a folder that is already read (or a loop); skipped"))
+                return
+            self._walk(link, target, found, walked, skipped, links)
+        else:
+            self._add_file(link, target, stat.S_ISREG(info.st_mode), found, skipped)
+
+
 def discover(corpus_dir: Path) -> list[Path]:
-    """All supported files below `corpus_dir`, sorted, hidden files and folders skipped."""
-    found = []
-    for path in sorted(corpus_dir.rglob("*")):
-        rel = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and path.name.lower() != "readme.md":
-            found.append(path)
-    return found
+    """All supported files below `corpus_dir`, sorted (see `CorpusScanner` for what is left out)."""
+    return CorpusScanner(corpus_dir).run().files

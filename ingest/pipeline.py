@@ -19,9 +19,9 @@ from typing import Callable
 import numpy as np
 
 from ingest.chunking import Chunker, ChunkingConfig
-from ingest.embedding_cache import BlockEmbedder, embedding_cache_dir, gather
+from ingest.embedding_cache import BlockEmbedder, clear_scratch, embedding_cache_dir, gather
 from ingest.cleaning import clean
-from ingest.loaders import LoadError, discover, load_file
+from ingest.loaders import CorpusScanner, LoadError, SkippedFile, load_file
 from ingest.sentences import split_sentences
 from vectorstore.embedding import Embedder
 from vectorstore.errors import CorpusError, TagungsbotError
@@ -47,34 +47,55 @@ class IngestReport:
     sentences: int = 0
     embedded: int = 0
     reused: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    """Every corpus entry left out, with the reason (symlink outside the corpus, unreadable, ...)."""
     seconds: float = 0.0
 
+    SUMMARY_SKIPPED_LINES = 20
+
     def summary(self) -> str:
+        """Human-readable result; every skipped file gets a line with its reason."""
         if self.up_to_date:
-            return f"store {self.version} is up to date: {self.documents} documents, nothing embedded"
-        text = (
-            f"store {self.version} written: {self.documents} documents, {self.chunks} chunks, "
-            f"{self.sentences} sentences; embedded {self.embedded} texts, re-used {self.reused} "
-            f"({self.seconds:.1f} s)"
-        )
+            text = f"store {self.version} is up to date: {self.documents} documents, nothing embedded"
+        else:
+            text = (
+                f"store {self.version} written: {self.documents} documents, {self.chunks} chunks, "
+                f"{self.sentences} sentences; embedded {self.embedded} texts, re-used {self.reused} "
+                f"({self.seconds:.1f} s)"
+            )
         if self.skipped:
-            text += f"; skipped {len(self.skipped)} unreadable file(s)"
+            text += f"\nskipped {len(self.skipped)} file(s):"
+            for item in self.skipped[: self.SUMMARY_SKIPPED_LINES]:
+                text += f"\n  {item.path}: {item.reason}"
+            if len(self.skipped) > self.SUMMARY_SKIPPED_LINES:
+                text += f"\n  … and {len(self.skipped) - self.SUMMARY_SKIPPED_LINES} more (see `tagungsbot ingest --json`)"
         return text
 
 
-def file_hashes(paths: list[Path], corpus_dir: Path) -> dict[str, str]:
-    """SHA-256 of each file's bytes, keyed by its path below the corpus folder."""
+def file_hashes(
+    paths: list[Path], corpus_dir: Path, skipped: list[SkippedFile] | None = None
+) -> dict[str, str]:
+    """SHA-256 of each file's bytes, keyed by its path below the corpus folder.
+
+    An unreadable file raises `LoadError`, or, when `skipped` is given, is left out and
+    recorded there with the reason (`--skip-unreadable`).
+    """
     hashes: dict[str, str] = {}
     for path in paths:
         digest = hashlib.sha256()
+        rel = path.relative_to(corpus_dir).as_posix()
         try:
             with open(path, "rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(block)
         except OSError as exc:
-            raise LoadError(f"{path}: cannot be read ({exc.strerror or exc}); fix its permissions or remove it") from exc
-        hashes[path.relative_to(corpus_dir).as_posix()] = digest.hexdigest()
+            error = LoadError(f"{path}: cannot be read ({exc.strerror or exc}); fix its permissions or remove it")
+            if skipped is None:
+                raise error from exc
+            log.warning("skipped: %s", error)
+            skipped.append(SkippedFile(rel, f"cannot be read ({exc.strerror or exc}); fix its permissions or remove it"))
+            continue
+        hashes[rel] = digest.hexdigest()
     return hashes
 
 
@@ -84,7 +105,7 @@ class _Prepared:
     chunks: list[Chunk]
     sentences: np.ndarray
     sentence_texts: list[str]
-    skipped: list[str]
+    skipped: list[SkippedFile]
 
 
 class Ingestor:
@@ -113,10 +134,14 @@ class Ingestor:
         One ingest per index folder at a time (`ingest_lock`); a second one fails at once.
         """
         with ingest_lock(self.settings.index_dir):
+            scratch = embedding_cache_dir(self.settings.index_dir)
+            clear_scratch(scratch)  # leftovers of a run that was killed
             try:
                 return self._run_locked(skip_unreadable)
             except OSError as exc:  # disk full or not writable, wherever ingest writes
                 raise write_failure(exc, self.settings.index_dir) from exc
+            finally:
+                clear_scratch(scratch)  # no half-written or gathered files stay behind, finished blocks do
 
     def _run_locked(self, skip_unreadable: bool) -> IngestReport:
         began = time.perf_counter()
@@ -124,24 +149,40 @@ class Ingestor:
         index_dir = self.settings.index_dir
         if not corpus_dir.is_dir():
             raise CorpusError(f"corpus folder {corpus_dir.resolve()} does not exist; create it or set TAGUNGSBOT_CORPUS_DIR")
-        paths = discover(corpus_dir)
+        listing = CorpusScanner(corpus_dir).run()
+        for item in listing.skipped:
+            log.warning("skipped %s: %s", item.path, item.reason)
+        paths = listing.files
         if not paths:
             raise CorpusError(
                 f"no .md, .txt, .html or .pdf files in {corpus_dir.resolve()}; add documents or set TAGUNGSBOT_CORPUS_DIR"
+                + (f" ({len(listing.skipped)} entries skipped: see the messages above)" if listing.skipped else "")
             )
-        hashes = file_hashes(paths, corpus_dir)
+        unreadable: list[SkippedFile] = []
+        hashes = file_hashes(paths, corpus_dir, unreadable if skip_unreadable else None)
+        paths = [p for p in paths if p.relative_to(corpus_dir).as_posix() in hashes]
+        if not paths:
+            raise CorpusError(f"none of the files in {corpus_dir.resolve()} could be read; see the messages above")
         writer = open_writer(self.settings)
         if writer.incremental:
-            return self._run_incremental(writer, paths, hashes, skip_unreadable, began)
+            report = self._run_incremental(writer, paths, hashes, skip_unreadable, began)
+            report.skipped = sorted(listing.skipped + unreadable + report.skipped, key=lambda s: s.path)
+            return report
         index_dir.mkdir(parents=True, exist_ok=True)
         clean_up(index_dir)
         previous = self._previous_store()
-        if previous is not None and self._unchanged(previous.manifest, hashes):
+        if (
+            previous is not None and not unreadable and self._unchanged(previous.manifest, hashes)
+            and previous.manifest.checksums  # a store without checksums is written again, checked
+        ):
             return IngestReport(
                 version=previous.manifest.version, up_to_date=True, documents=len(previous.documents),
-                chunks=len(previous.chunks), sentences=len(previous.sentences), seconds=time.perf_counter() - began,
+                chunks=len(previous.chunks), sentences=len(previous.sentences), skipped=listing.skipped,
+                seconds=time.perf_counter() - began,
             )
         prepared = self._prepare(paths, hashes, skip_unreadable)
+        unreadable += prepared.skipped
+        unread = [s.path for s in unreadable]
         vectors, sentence_vectors, embedded, reused = self._embed(prepared, previous)
         version = new_version_name()
         manifest = Manifest(
@@ -150,11 +191,11 @@ class Ingestor:
             dimension=self.embedder.dimension,
             chunk_size=self.chunking.size,
             chunk_overlap=self.chunking.overlap,
-            files={k: v for k, v in hashes.items() if k not in prepared.skipped},
+            files={k: v for k, v in hashes.items() if k not in unread},
             chunk_count=len(prepared.chunks),
             index_type=choose_index_type(len(prepared.chunks)),
             extra={
-                "sentences": int(len(prepared.sentences)), "skipped": prepared.skipped,
+                "sentences": int(len(prepared.sentences)), "skipped": unread,
                 "embedding_backend": self.embedder.backend,  # runtime that embedded the passages
             },
         )
@@ -164,8 +205,8 @@ class Ingestor:
         clean_up(index_dir)
         return IngestReport(
             version=version, up_to_date=False, documents=len(prepared.documents), chunks=len(prepared.chunks),
-            sentences=len(prepared.sentences), embedded=embedded, reused=reused, skipped=prepared.skipped,
-            seconds=time.perf_counter() - began,
+            sentences=len(prepared.sentences), embedded=embedded, reused=reused,
+            skipped=sorted(listing.skipped + unreadable, key=lambda s: s.path), seconds=time.perf_counter() - began,
         )
 
     def _run_incremental(
@@ -195,7 +236,8 @@ class Ingestor:
             if not skip_unreadable:
                 raise
             prepared = None  # every changed file was unreadable and skipped
-        skipped = prepared.skipped if prepared else [rel[p] for p in changed]
+        skipped_files = prepared.skipped if prepared else [SkippedFile(rel[p], "cannot be read") for p in changed]
+        skipped = [s.path for s in skipped_files]
         if prepared is not None:
             vectors, sentence_vectors, embedded, reused = self._embed(prepared, None)
             content = StoreContent(prepared.documents, prepared.chunks, vectors, prepared.sentences, sentence_vectors)
@@ -213,21 +255,26 @@ class Ingestor:
         published = writer.write(content, manifest, retire=retire, rebuild=rebuild)
         return IngestReport(
             version=published.version, up_to_date=False, documents=len(manifest.files), chunks=published.chunk_count,
-            sentences=int(published.extra.get("sentences", 0)), embedded=embedded, reused=reused, skipped=skipped,
-            seconds=time.perf_counter() - began,
+            sentences=int(published.extra.get("sentences", 0)), embedded=embedded, reused=reused,
+            skipped=skipped_files, seconds=time.perf_counter() - began,
         )
 
     def _previous_store(self) -> FaissStore | None:
         if current_version(self.settings.index_dir) is None:
             return None
         try:
-            store = FaissStore.load(self.settings.index_dir)
+            store = FaissStore.load(self.settings.index_dir, require_checksums=False)
         except TagungsbotError as exc:
             log.warning("previous store cannot be read (%s); building a new one from scratch", exc)
             return None
         if store.manifest.model != self.settings.embedding_model:
             log.info("embedding model changed (%s → %s): everything is embedded again", store.manifest.model, self.settings.embedding_model)
             return None
+        if not store.manifest.checksums:
+            log.warning(
+                "store %s has no file checksums (older tagungsbot): writing a checked version, re-using its vectors",
+                store.manifest.version,
+            )
         return store
 
     def _unchanged(self, manifest: Manifest, hashes: dict[str, str]) -> bool:
@@ -244,7 +291,7 @@ class Ingestor:
         chunks: list[Chunk] = []
         sentence_rows: list[tuple[int, int, int]] = []
         sentence_texts: list[str] = []
-        skipped: list[str] = []
+        skipped: list[SkippedFile] = []
         corpus_dir = self.settings.corpus_dir
         for path in paths:
             rel = path.relative_to(corpus_dir).as_posix()
@@ -256,7 +303,7 @@ class Ingestor:
                 if not skip_unreadable:
                     raise
                 log.warning("skipped: %s", exc)
-                skipped.append(rel)
+                skipped.append(SkippedFile(rel, str(exc).removeprefix(f"{path}: ")))
                 continue
             documents.append(doc)
             for chunk in chunker.run(doc):

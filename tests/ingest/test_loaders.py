@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from fpdf import FPDF
 
 from ingest.cleaning import clean
-from ingest.loaders import LoadError, discover, load_file
+from ingest.loaders import CorpusScanner, LoadError, discover, load_file
 
 LIMIT = 1_000_000
 
@@ -100,3 +101,61 @@ def test_discover_skips_hidden_files_readmes_and_unsupported_types(tmp_path: Pat
     (tmp_path / "unter").mkdir()
     (tmp_path / "unter" / "f.md").write_text("x", encoding="utf-8")
     assert [p.name for p in discover(tmp_path)] == ["a.md", "b.txt", "c.html", "d.pdf", "f.md"]
+
+
+def _skipped(listing) -> dict[str, str]:
+    return {item.path: item.reason for item in listing.skipped}
+
+
+def test_scanner_never_follows_a_symlink_out_of_the_corpus_and_says_why(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    outside = tmp_path / "geheim"
+    (corpus / "unter").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "passwort.txt").write_text("root:x:0:0", encoding="utf-8")
+    (corpus / "bericht.md").write_text("# Bericht\n\nText.", encoding="utf-8")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    (corpus / "ordner").symlink_to(outside, target_is_directory=True)
+    (corpus / "unter" / "hoch.md").symlink_to("../../geheim/passwort.txt")  # relative, climbs out
+    listing = CorpusScanner(corpus).run()
+    assert [p.relative_to(corpus).as_posix() for p in listing.files] == ["bericht.md"]
+    skipped = _skipped(listing)
+    assert "symlink to /etc/passwd, outside the corpus folder" in skipped["passwd.txt"]
+    assert "outside the corpus folder" in skipped["ordner"]
+    assert "outside the corpus folder" in skipped["unter/hoch.md"]
+
+
+def test_scanner_reports_loops_broken_links_special_files_and_types(tmp_path: Path) -> None:
+    corpus = tmp_path
+    (corpus / "a.md").write_text("x", encoding="utf-8")
+    (corpus / "schleife.md").symlink_to("schleife2.md")
+    (corpus / "schleife2.md").symlink_to("schleife.md")
+    (corpus / "weg.md").symlink_to("gibt-es-nicht.md")
+    (corpus / "zurueck").symlink_to(".", target_is_directory=True)  # folder loop: the corpus itself
+    os.mkfifo(corpus / "rohr.txt")
+    (corpus / "tabelle.xlsx").write_bytes(b"PK")
+    listing = CorpusScanner(corpus).run()
+    assert [p.name for p in listing.files] == ["a.md"]
+    skipped = _skipped(listing)
+    assert "symlink loop" in skipped["schleife.md"] and "symlink loop" in skipped["schleife2.md"]
+    assert "broken symlink" in skipped["weg.md"]
+    assert "already read" in skipped["zurueck/"]
+    assert "not a regular file" in skipped["rohr.txt"]
+    assert "unsupported file type '.xlsx'" in skipped["tabelle.xlsx"]
+
+
+def test_scanner_follows_links_inside_the_corpus_once(tmp_path: Path) -> None:
+    corpus = tmp_path
+    (corpus / "echt").mkdir()
+    (corpus / "echt" / "b.md").write_text("x", encoding="utf-8")
+    (corpus / ".entwurf").mkdir()
+    (corpus / ".entwurf" / "c.md").write_text("x", encoding="utf-8")
+    (corpus / "alias").symlink_to("echt", target_is_directory=True)  # sorts before "echt": still listed once
+    (corpus / "kopie.md").symlink_to("echt/b.md")
+    (corpus / "veroeffentlicht.md").symlink_to(".entwurf/c.md")  # inside the corpus, not otherwise listed
+    listing = CorpusScanner(corpus).run()
+    assert [p.relative_to(corpus).as_posix() for p in listing.files] == ["echt/b.md", "veroeffentlicht.md"]
+    skipped = _skipped(listing)
+    assert "already read" in skipped["alias/"]
+    assert "same file as echt/b.md" in skipped["kopie.md"]
+    assert "hidden" in skipped[".entwurf"]

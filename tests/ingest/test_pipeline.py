@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -130,3 +132,68 @@ def test_corpus_without_documents_is_a_clear_cli_error(tmp_path: Path) -> None:
     result = tagungsbot("ingest", env=base_env(tmp_path / "index", tmp_path / "corpus"))
     assert result.returncode == 1
     assert "no .md, .txt, .html or .pdf files" in result.stderr
+
+
+def test_symlinks_leaving_the_corpus_are_never_ingested_and_every_skip_is_reported(
+    index_copy: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    (corpus / "kreis.md").symlink_to("kreis.md")
+    (corpus / "anhang.docx").write_bytes(b"PK\x03\x04")
+    result = tagungsbot("ingest", "--json", env=base_env(index_copy, corpus))
+    assert result.returncode == 0, result.stderr
+    skipped = {item["path"]: item["reason"] for item in json.loads(result.stdout)["skipped"]}
+    assert "symlink to /etc/passwd, outside the corpus folder" in skipped["passwd.txt"]
+    assert "symlink loop" in skipped["kreis.md"]
+    assert "unsupported file type '.docx'" in skipped["anhang.docx"]
+    assert "skipped passwd.txt: symlink to /etc/passwd" in result.stderr  # the log says it too
+    store = FaissStore.load(index_copy)
+    assert set(store.documents) == {"fachtagung-qualitaetsarbeit-2025.md"}
+    assert not any("root:x:0:0" in doc.text for doc in store.documents.values())
+    # The human output of a run with nothing to do still names every skipped file and why.
+    again = tagungsbot("ingest", env=base_env(index_copy, corpus))
+    assert again.returncode == 0, again.stderr
+    assert "is up to date" in again.stdout and "skipped 3 file(s)" in again.stdout
+    assert "passwd.txt: symlink to /etc/passwd, outside the corpus folder" in again.stdout
+    assert "kreis.md: symlink loop" in again.stdout
+
+
+def test_store_without_checksums_is_rewritten_checked_without_embedding(index_copy: Path) -> None:
+    """A store from before checksums: the service refuses it, `tagungsbot ingest` writes a
+    checked version from its vectors (nothing embedded), and that one is served."""
+    version_dir = index_copy / "versions" / current_version(index_copy)
+    data = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+    del data["checksums"]
+    (version_dir / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    refused = tagungsbot("search", "BAKIRA", env=base_env(index_copy))
+    assert refused.returncode == 1 and "no file checksums" in refused.stderr
+    report = ingest_json(index_copy)
+    assert report["up_to_date"] is False and report["embedded"] == 0
+    assert FaissStore.load(index_copy).manifest.checksums
+
+
+def test_a_full_disk_while_embedding_leaves_no_partial_files(index_copy: Path, tmp_path: Path) -> None:
+    """RLIMIT_FSIZE (`ulimit -f`) makes the first embedding block too large to save (EFBIG, as
+    on a full disk): ingest fails with the message, and no half-written file stays behind."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    sentences = " ".join(f"Die Arbeitsgruppe {i} tagte im Raum {i + 100} über Beratung." for i in range(80))
+    (corpus / "nachtrag.md").write_text(f"# Nachtrag\n\n{sentences}\n", encoding="utf-8")
+
+    def small_file_limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))  # 26 vectors of 384 floats
+
+    before = current_version(index_copy)
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "ingest"], env=base_env(index_copy, corpus), cwd=REPO,
+        capture_output=True, text=True, timeout=300, preexec_fn=small_file_limit,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "file size limit" in result.stderr and f"previous store {before} is unchanged" in result.stderr
+    assert current_version(index_copy) == before
+    left = [p.relative_to(index_copy).as_posix() for p in index_copy.rglob("*") if p.is_file()]
+    assert not [p for p in left if "partial" in p or p.endswith(".tmp") or "/.tmp-" in p], left
+    assert not [p for p in left if p.startswith("tmp/embedding-cache/") and not re.fullmatch(r"[0-9a-f]{32}\.npy", p.rsplit("/", 1)[1])], left
