@@ -9,6 +9,7 @@ from typing import Sequence
 from service.answering.compose import Answer
 from service.answering.core import AnsweringCore
 from service.answering.events import EventIndex
+from service.answering.suggestions import StarterQuestions
 from service.answering.kinds.fact import AbstentionPolicy
 from service.answering.question import QuestionAnalyser
 from service.language import Language, detect_language
@@ -44,6 +45,7 @@ class QuestionAnswering:
         self.store = store
         self.retriever = HybridRetriever(store, embedder, weights)
         self.events = EventIndex.from_store(store.documents)
+        self.starters = StarterQuestions(self.events, store.documents)
         self.analyser = QuestionAnalyser(self.events)
         self.core = AnsweringCore(store, self.events, self.retriever.dictionary, policy)
 
