@@ -69,7 +69,9 @@ _CONCEPTS: list[tuple[str, bool, str]] = [
     ("workshop", False, "workshop workshops"),
     ("participant", False, "teilnehmende teilnehmenden teilnehmer personen gäste besucher menschen führungskräfte "
      "participants attendees people guests visitors executives"),
-    ("role", False, "funktion rolle position amt geschäftsführer geschäftsführerin geschäftsführende leiter leiterin "
+    ("role", False, "funktion rolle position amt präsident präsidentin vorsitzende vorsitzender vorstandsvorsitzende "
+     "vorstand sprecher sprecherin referent referentin professor professorin minister ministerin "
+     "geschäftsführer geschäftsführerin geschäftsführende leiter leiterin "
      "direktor direktorin staatssekretärin bürgermeister oberbürgermeister role function position job"),
     ("executive", False, "führungskräfte führungskraft executives managers leaders leadership führung"),
     ("quality", False, "qualität qualitäts quality qualitätsbeauftragte"),

@@ -52,6 +52,13 @@ _PREPOSITIONS = {
 _EXPLETIVE_VERBS = {"gibt", "gab", "gäbe", "geben", "ging", "geht", "gehen", "handelt", "handelte"}
 _PERSON_WH = {"wer", "wen", "wem", "who", "whom"}
 _EN_NOT_NOUN = {"to", "in", "on", "at", "for", "from", "with", "about", "and", "or", "as", "by", "again", "there", "then"}
+_FUNCTION_WORDS = {
+    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "the", "a", "an",
+    "bei", "beim", "auf", "im", "in", "am", "an", "zur", "zum", "vom", "von", "für", "mit", "über", "jahr",
+    "at", "of", "on", "for", "from", "with", "about", "und", "oder", "and", "or", "year",
+}
+"""Articles, prepositions and conjunctions: what an elliptic phrase ("Und im Jahr 2023?") may hold besides names."""
+_EN_VERBS = {"take", "place", "held", "happen", "start", "begin", "end", "took", "go", "went", "say", "said"}
 _EN_AUX = {"is", "was", "were", "are", "did", "does", "do", "has", "had", "have", "can", "could", "will", "would"}
 
 
@@ -267,9 +274,17 @@ class FollowUpResolver:
             own.add("thing")
         if any(is_place(t.text) for t in toks):
             own.add("place")
-        if self.events.scope(text).narrowed or _YEAR.search(text):
+        if self._names_event(text):
             own.add("event")
         return own
+
+    def _names_event(self, text: str) -> bool:
+        """`text` names an event by its name words or a year, not only by a general word ("das Forum")."""
+        if _YEAR.search(text):
+            return True
+        nouns = self.cues.any_language("event_noun")
+        kept = " ".join(t.text for t in _tokens(text) if t.low not in nouns)
+        return self.events.scope(kept).narrowed
 
     def _is_acronym(self, tok: _Tok) -> bool:
         return bool(_ACRONYM.match(tok.text)) and not _ROMAN.match(tok.text) and not _YEAR.fullmatch(tok.text)
@@ -303,7 +318,8 @@ class FollowUpResolver:
         content = [t for t in rest if t.low not in fillers]
         if not content:
             return None
-        if opener and len(rest) <= 6 or all(_YEAR.fullmatch(t.text) for t in content):
+        lowercase = [t for t in content if t.text.islower() and t.low not in _FUNCTION_WORDS and not _YEAR.fullmatch(t.text)]
+        if opener and len(rest) <= 6 and not lowercase or all(_YEAR.fullmatch(t.text) for t in content):
             first, last = content[0], content[-1]
             end = last.end
             tail = text[end:]
@@ -519,8 +535,6 @@ class FollowUpResolver:
                 i -= 1
             elif prev.low in {"der", "des", "von", "für"} and i > 1 and toks[i - 2].text[:1].isupper() and toks[i - 2].low not in question_words:
                 i -= 2
-            elif text[prev.end: toks[i].start].strip() in {"„", "\"", "“"}:
-                i -= 1
             else:
                 break
         # extend right over capitalised words, years, and to the end of an open quote
@@ -530,12 +544,15 @@ class FollowUpResolver:
             open_quote = span_text.count("„") > span_text.count("“") or span_text.count("\"") % 2 == 1
             if open_quote or nxt.text[:1].isupper() or _YEAR.fullmatch(nxt.text):
                 j += 1
+            elif nxt.low in {"der", "des", "von", "für"} and j + 2 < len(toks) and toks[j + 2].text[:1].isupper():
+                j += 2  # "Jahreskonferenz der Netzwerke"
             else:
                 break
         # English names its events in lower case ("the 2023 quality conference"): take the tail
         if j + 1 < len(toks) and len(toks) - (j + 1) <= 3 and re.fullmatch(r"[\s\w-]*[?.!]?\s*", text[toks[j].end:]) \
                 and all(t.low not in question_words for t in toks[j + 1:]) and toks[j + 1].low not in self.cues.of("question", "de") \
-                and all(t.text.islower() for t in toks[j + 1:]) and self._looks_english(toks):
+                and all(t.text.islower() and not t.low.endswith("ed") and t.low not in _EN_VERBS for t in toks[j + 1:]) \
+                and self._looks_english(toks):
             j = len(toks) - 1
         start = toks[i].start
         if start > 0 and text[start - 1] in "„\"“":
@@ -583,7 +600,7 @@ class FollowUpResolver:
         return None
 
     def _with_event(self, question: str, event: _EventPhrase | None) -> str:
-        if event is None or self.events.scope(question).narrowed:
+        if event is None or self._names_event(question):
             return question
         body, end = _end_punctuation(question)
         if event.text in body:
@@ -620,7 +637,10 @@ class FollowUpResolver:
                 if choice is None:
                     # German er/sie/es also stand for things; plural forms for plural nouns too
                     plural = bool(cue.genders & {"pl", "pl?"})
-                    thing = self._choose_thing(referents, lang, allow_nouns=plural) if lang == "de" or plural else None
+                    thing = self._choose_thing(referents, lang, allow_nouns=plural, plural=plural) if lang == "de" or plural else None
+                    if thing is None and event is not None and lang == "de":
+                        thing = _Referent(self._drop_preposition(event.text), "thing", 0)  # "Wie oft findet er statt?"
+                        event_used = True
                     if thing is None or isinstance(thing, Resolution):
                         clarify = thing.clarify if isinstance(thing, Resolution) else self._clarify_missing(cue.word, "person", lang)
                         return Resolution(text, True, clarify)
@@ -630,6 +650,9 @@ class FollowUpResolver:
                 thing = self._choose_thing(referents, lang, allow_nouns=True)
                 if isinstance(thing, Resolution):
                     return Resolution(text, True, thing.clarify)
+                if thing is None and event is not None and cue.kind == "thing" and not cue.possessive:
+                    thing = _Referent(self._drop_preposition(event.text), "thing", 0)
+                    event_used = True
                 if thing is None:
                     if cue.kind == "thing-np":
                         continue  # "dieses Projekt" names its own noun; nothing to add
@@ -641,7 +664,7 @@ class FollowUpResolver:
                 else:
                     replacements.append((cue.end, cue.end, f" ({thing.text})"))
             elif cue.kind in {"place", "event"}:
-                place = next((r for r in referents if r.kind == "place" and r.rank == 0), None)
+                place = next((r for r in referents if r.kind == "place" and r.rank <= 2), None)
                 if event is not None:
                     if cue.kind == "event":
                         replacements.append((cue.start, cue.end, event.text if not event.with_preposition else self._drop_preposition(event.text)))
@@ -695,12 +718,16 @@ class FollowUpResolver:
                 return _join([r.text for r in at_rank], lang)
         return None
 
-    def _choose_thing(self, referents: list[_Referent], lang: str, allow_nouns: bool) -> _Referent | Resolution | None:
+    def _choose_thing(
+        self, referents: list[_Referent], lang: str, allow_nouns: bool, plural: bool = False
+    ) -> _Referent | Resolution | None:
         things = [r for r in referents if r.kind == "thing"]
         for rank in sorted({r.rank for r in things}):
             at_rank = self._distinct([r for r in things if r.rank == rank])
             if len(at_rank) == 1:
                 return at_rank[0]
+            if len(at_rank) > 1 and plural:
+                return _Referent(_join([r.text.strip("„“\"”") for r in at_rank], lang), "thing", rank)
             if len(at_rank) > 1:
                 return Resolution("", True, self._clarify_choice([r.text.strip("„“\"”") for r in at_rank[:3]], lang))
             if rank == 0:
@@ -713,6 +740,8 @@ class FollowUpResolver:
             at_rank = self._distinct([r for r in things if r.rank == rank])
             if len(at_rank) == 1:
                 return at_rank[0]
+            if len(at_rank) > 1 and plural:
+                return _Referent(_join([r.text.strip("„“\"”") for r in at_rank], lang), "thing", rank)
             if len(at_rank) > 1:
                 return Resolution("", True, self._clarify_choice([r.text.strip("„“\"”") for r in at_rank[:3]], lang))
         return None
@@ -728,15 +757,16 @@ class FollowUpResolver:
         body, end = _end_punctuation(previous)
         body = self._without_opener(body, prev_toks, prev_opener)
         years = _YEAR.findall(np)
-        if years:
+        own_event = self.events.scope(np)
+        names_event = self._names_event(np) and any(not _YEAR.fullmatch(t.text) and t.text[:1].isupper() for t in _tokens(np))
+        if years and not names_event:
             if _YEAR.search(body):
                 return Resolution(_YEAR.sub(years[0], body) + end, True)
             if event is not None and not event.with_preposition and event.text in body:
                 return Resolution(body.replace(event.text, f"{event.text} {years[0]}", 1) + end, True)
             return Resolution(f"{body} {'in ' if lang == 'en' else ''}{years[0]}{end}", True)
-        own_event = self.events.scope(np)
         prev_event = self._event_phrase(body)
-        if own_event.narrowed:
+        if names_event:
             if prev_event is not None:
                 return Resolution(body[: prev_event.start] + np + body[prev_event.end:] + end, True)
             return Resolution(f"{body} {np}{end}", True)

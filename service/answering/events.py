@@ -127,6 +127,7 @@ class EventIndex:
         self.events: tuple[EventInfo, ...] = tuple(
             sorted((e for e in self.by_doc.values() if e.name), key=lambda e: (e.start or date.min, e.doc_id), reverse=True)
         )
+        self._all_name_terms: dict[str, frozenset[str]] = {e.doc_id: frozenset(terms(e.name or "")) for e in self.events}
         self._name_terms: dict[str, frozenset[str]] = {
             e.doc_id: frozenset(t for t in terms(e.name or "") if t not in _GENERIC_NAME_WORDS and not _YEAR.fullmatch(t))
             for e in self.events
@@ -147,32 +148,40 @@ class EventIndex:
     def latest(self) -> EventInfo | None:
         return self.events[0] if self.events else None
 
+    def _of_type(self, q_terms: set[str]) -> list[EventInfo] | None:
+        """Events whose name has the kind of event the question says ("die Fachtagung" →
+        events named "…fachtagung…"); None when the question names no kind that any event has."""
+        kinds = {t for t in q_terms if t in _GENERIC_NAME_WORDS and len(t) >= 5}
+        if not kinds:
+            return None
+        typed = [e for e in self.events if any(n.endswith(k) for k in kinds for n in self._all_name_terms[e.doc_id])]
+        return typed or None
+
     def scope(self, question: str) -> Scope:
-        """The events `question` names (by year and/or name words), or no narrowing."""
+        """The events `question` names (by year, name words or kind of event), or no narrowing.
+        A year that no event of the named kind has scopes to nothing (the answer is "not in
+        the documents", not another event of that year)."""
         if not self.events:
             return Scope(None)
         years = {int(y) for y in _YEAR.findall(question)}
         known_years = {e.year for e in self.events if e.year}
         asked_years = years & known_years
+        year = min(asked_years) if asked_years else None
         q_terms = set(terms(question))
-        named: list[EventInfo] = []
-        best = 0
-        for e in self.events:
-            name_terms = self._name_terms[e.doc_id]
-            hits = len(name_terms & q_terms)
-            enough = hits >= 2 or (hits == 1 and len(name_terms) == 1)
-            if not enough:
-                continue
-            if hits > best:
-                named, best = [e], hits
-            elif hits == best:
-                named.append(e)
+        named = [
+            e for e in self.events
+            if (hits := len(self._name_terms[e.doc_id] & q_terms)) >= 2 or (hits == 1 and len(self._name_terms[e.doc_id]) == 1)
+        ]
+        typed = self._of_type(q_terms) if not named else None
         if asked_years:
-            chosen = [e for e in (named or self.events) if e.year in asked_years]
+            pool = named or typed or list(self.events)
+            chosen = [e for e in pool if e.year in asked_years]
+            if not chosen and typed:
+                return Scope(frozenset(), year=year)  # "die Fachtagung 2024" when no Fachtagung was in 2024
             if not chosen and named:  # a year the named event does not have: the year decides
                 chosen = [e for e in self.events if e.year in asked_years]
         else:
-            chosen = named
+            chosen = named or typed or []
         if not chosen:
-            return Scope(None, year=min(asked_years) if asked_years else None)
-        return Scope(frozenset(e.doc_id for e in chosen), tuple(chosen), min(asked_years) if asked_years else None)
+            return Scope(None, year=year)
+        return Scope(frozenset(e.doc_id for e in chosen), tuple(chosen), year)

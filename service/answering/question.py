@@ -98,6 +98,9 @@ class QuestionAnalysis:
     content_terms: tuple[str, ...]
     """Stems of the words that say what the question is about (no frame words, no event
     names of the scope, no stopwords)."""
+    scope_terms: frozenset[str] = frozenset()
+    """Stems of the words that named the scope (event names, the year): they chose the
+    documents, so the evidence need not repeat them."""
 
     @property
     def about_whole_event(self) -> bool:
@@ -123,4 +126,5 @@ class QuestionAnalyser:
             and not re.fullmatch(r"(19|20)\d\d", t)
         )
         subject = subject_of(question) if kind == "definition" else None
-        return QuestionAnalysis(question, language, kind, scope, subject, content)
+        scope_terms = frozenset(event_terms | ({str(scope.year)} if scope.year else set())) if scope.narrowed else frozenset()
+        return QuestionAnalysis(question, language, kind, scope, subject, content, scope_terms)

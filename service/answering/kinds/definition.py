@@ -29,6 +29,7 @@ _DEFINES_AFTER = re.compile(
 @dataclass(frozen=True)
 class DefinitionPolicy:
     margin: float = 0.06  # a defining sentence this close to the best sentence naming X is preferred
+    max_subject_words: int = 4
 
 
 class DefinitionAnswerer:
@@ -40,15 +41,15 @@ class DefinitionAnswerer:
 
     def run(self, analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Draft:
         subject = analysis.subject
-        q = self.facts.analyse(analysis.text, analysis.language, retrieval.translations)
+        q = self.facts.analyse_scoped(analysis, retrieval.translations)
         if isinstance(q, str):
             return Draft("definition", reason=q)
         if not subject:
             return self.facts.run(analysis, retrieval)
         subject_terms = [t for t in terms(subject) if t not in STOPWORDS]
         subject_terms = [self.facts.store.keyword.correct(t) or t for t in subject_terms]
-        if not subject_terms:
-            return self.facts.run(analysis, retrieval)
+        if not subject_terms or len(subject_terms) > self.policy.max_subject_words:
+            return self.facts.run(analysis, retrieval)  # not a term to define, but a fact asked about
         matcher = self.facts._matcher
         forms = {t: matcher.matches(t) | {t} for t in subject_terms}
         candidates = self.facts._candidates(q, retrieval, analysis.scope.doc_ids)

@@ -27,7 +27,7 @@ does, the service abstains: a wrong confident answer is worse than none.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from service.answering.compose import Draft, Piece
@@ -69,7 +69,7 @@ _GENERIC = frozenset(
         "fand finden find did does do done was were is are war waren sind ist hat haben hatte laut according "
         "welche welcher welches which what who whom whose when where why how wer wen wem was wann wo wie warum "
         "many viele viel much dabei darin there here this year jahr jahres womit worum wofür wozu woran wodurch "
-        "bedeutet bedeuten steht stand stands mean means wurde wurden worden geschah passierte happened"
+        "bedeutet bedeuten steht stand stands mean means wurde wurden worden geschah passierte happened inne"
     )
 )
 # "die Tagung", "der Fachtagung", "the event", "this year's conference": the question is about
@@ -104,6 +104,7 @@ _HOW_LONG = re.compile(r"\b(wie lange|how long|seit wann)\b", re.I)
 _ORDINALS = frozenset("erste ersten erster erstes zweite zweiten zweiter dritte dritten vierte vierten first second third fourth".split())
 _COMPOUND_NUMBER = re.compile(r"^(ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf)([a-zäöüß]{3,})$", re.I)
 _STRONG: dict[str, float] = {"date": 2.0, "place": 2.0}  # a full date; a place after "in"
+_ROMAN = re.compile(r"[IVX]{1,4}")
 _AND: dict[Language, str] = {"de": "und", "en": "and"}
 _ASKS_ORG = re.compile(r"job ?cent|jobcenter|organisation|organization|behörde|agency", re.I)
 _HOW_MANY = re.compile(r"\b(wie ?viele?|how many|how much|wie hoch)\s+((?:[\w-]+\s+){0,3})", re.I)
@@ -125,10 +126,11 @@ class AbstentionPolicy:
     min_coverage_de: float = 0.5
     min_coverage_de_with_anchors: float = 0.34
     min_similarity_en_without_words: float = 0.86
+    event_named_margin: float = 0.02
     min_similarity: float = 0.72
     specificity_margin: float = 0.04
     focus_margin: float = 0.08
-    event_margin: float = 0.03  # a second event's sentence this close to the best: answer for both
+    event_margin: float = 0.05  # a second event's sentence this close to the best: answer for both
     max_events: int = 3
 
 
@@ -156,6 +158,9 @@ class Question:
     help choose the sentence, but do not count as evidence (too loose for that)."""
     anchor_forms: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per stem of `anchors`: itself and compounds containing it (names have no synonyms)."""
+    event_named: bool = False
+    """The question named an event: its name made every sentence of the event's report similar
+    to the question, so similarity must be higher to stand in for the question's words."""
 
     def found(self, stem: str, window: frozenset[str]) -> bool:
         """Content stem `stem`, or a form of it, occurs among `window`'s terms."""
@@ -205,6 +210,8 @@ def anchor_words(question: str, language: Language, known_names: set[str] | froz
         lower = word.lower()
         if lower in STOPWORDS or len(word) < 2 or any(ch.isdigit() for ch in word) and word.isdigit():
             continue
+        if _ROMAN.fullmatch(word):
+            continue  # "II" of a title's edition is a number, not a name
         vocabulary = bool(concepts_in(word))
         is_acronym = sum(ch.isupper() for ch in word) >= 2 or (any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word))
         is_name = fold(word) in known_names
@@ -297,9 +304,27 @@ class FactAnswerer:
             text=question, language=language, kind=kind, anchors=tuple(anchors), terms=q_terms,
             about_event=bool(_THE_EVENT.search(question)), after=after,
             concepts=tuple(question_concepts), values=values, counted=counted, acronym=acronym, focus=focus,
-            forms=self._forms(q_terms), ranking_forms=self._forms(q_terms, self._translations(question, language, translations)),
+            forms=self._forms(q_terms, language=language),
+            ranking_forms=self._forms(q_terms, self._translations(question, language, translations), language),
             anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
         )
+
+    def analyse_scoped(self, analysis: QuestionAnalysis, translations: dict[str, list[str]] | None) -> Question | str:
+        """`analyse`, less what named the event scope: documents of the named event were chosen
+        by it, so their sentences need not repeat the event's name or year."""
+        q = self.analyse(analysis.text, analysis.language, translations)
+        if isinstance(q, str) or not analysis.scope_terms:
+            return q
+        gone = analysis.scope_terms
+        quoted = {tuple(terms(t)) for t in _QUOTED.findall(analysis.text)}
+        # A quoted title stays a name the evidence must hold, even when it also named the event
+        # ("„Jobcenter der Zukunft II“" must not be answered from edition "I").
+        anchors = tuple(a for a in q.anchors if not set(a) <= gone or any(set(a) <= set(t) for t in quoted))
+        values = frozenset(v for v in q.values if not (analysis.scope.year and v == float(analysis.scope.year)))
+        kept = tuple(t for t in q.terms if t not in gone)
+        # The event's name made every sentence of its report similar to the question, so
+        # similarity alone no longer stands in for the question's words.
+        return replace(q, anchors=anchors, values=values, terms=kept, about_event=False, event_named=True)
 
     def _translations(
         self, question: str, language: Language, by_word: dict[str, list[str]] | None,
@@ -318,13 +343,16 @@ class FactAnswerer:
                 out.setdefault(keyword.correct(s) or s, set()).update(stems)
         return out
 
-    def _forms(self, q_terms: tuple[str, ...], translations: dict[str, set[str]] | None = None) -> dict[str, frozenset[str]]:
+    def _forms(
+        self, q_terms: tuple[str, ...], translations: dict[str, set[str]] | None = None, language: Language = "de",
+    ) -> dict[str, frozenset[str]]:
         """Corpus terms that count as each content stem: compounds of it, of its synonyms and
-        of its dictionary translations."""
+        of its dictionary translations. An English word is no part of a German compound
+        ("band" in "Verband"), so an English question's own stems count only as themselves."""
         match = self._matcher.matches
         forms = {}
         for t in q_terms:
-            found = set(match(t))
+            found = set(match(t)) if language == "de" else ({t} | (match(t) if t in self._matcher else set()))
             for other in synonyms(t) | (translations or {}).get(t, set()):
                 found |= match(other)
             forms[t] = frozenset(found)
@@ -344,7 +372,7 @@ class FactAnswerer:
         question does not name one and several events answer it; or a reason to abstain."""
         if not retrieval.passages:
             return Draft("fact", reason="no passages")
-        q = self.analyse(analysis.text, analysis.language, retrieval.translations)
+        q = self.analyse_scoped(analysis, retrieval.translations)
         if isinstance(q, str):
             return Draft("fact", reason=q)
         passing, why = self.supported(q, retrieval, analysis.scope.doc_ids)
@@ -365,6 +393,11 @@ class FactAnswerer:
         candidates = self._candidates(q, retrieval, doc_ids)
         if not candidates:
             return [], "no sentences"
+        # Every name and number of the question must be in the evidence: look first at the
+        # sentences that have them, however far down the similarity order they are.
+        named = [c for c in candidates if all(q.anchored(a, c.facts.window) for a in q.anchors) and q.values <= c.facts.values]
+        if named and (q.anchors or q.values):
+            candidates = named
         checked = candidates[: self.policy.candidates_checked]
         supported = [(c, self._unsupported(q, c)) for c in checked]
         passing = [c for c, why in supported if why is None]
@@ -512,7 +545,7 @@ class FactAnswerer:
             need = max(1, int(coverage * len(content) + 0.5)) if content else 0
             if found < need:
                 return f"only {found} of {len(content)} question words in the evidence"
-        elif content and found == 0 and cand.similarity < p.min_similarity_en_without_words:
+        elif content and found == 0 and cand.similarity < p.min_similarity_en_without_words + (p.event_named_margin if q.event_named else 0.0):
             if not (q.kind == "organisation" and self._asked_person_org(q, cand)):
                 return f"no question word in the evidence, similarity {cand.similarity:.3f}"
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingest.sentences import split_sentences
 from service.answering.compose import Draft, Piece
 from service.answering.kinds.fact import FactAnswerer
 from service.answering.layout import Block, first_sentences
@@ -22,8 +23,10 @@ from vectorstore.analysis import terms
 @dataclass(frozen=True)
 class ListPolicy:
     sentences_checked: int = 8  # best sentences whose neighbourhood may hold the list
+    passing_checked: int = 3  # best supported sentences whose neighbourhood may hold the list
     min_coverage: float = 0.5  # share of the question's content words the list region must contain
     max_items: int = 12
+    item_sentences: int = 3  # sentences quoted of an item the question names
 
 
 class ListAnswerer:
@@ -34,10 +37,15 @@ class ListAnswerer:
         self.policy = policy or ListPolicy()
 
     def run(self, analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Draft:
-        q = self.facts.analyse(analysis.text, analysis.language, retrieval.translations)
+        q = self.facts.analyse_scoped(analysis, retrieval.translations)
         if isinstance(q, str):
             return Draft("list", reason=q)
-        candidates = self.facts._candidates(q, retrieval, analysis.scope.doc_ids)[: self.policy.sentences_checked]
+        passing, why = self.facts.supported(q, retrieval, analysis.scope.doc_ids)
+        # A list near the best supported sentences; without any, near the best sentences at all
+        # (a list item alone rarely holds most of the question's words).
+        candidates = passing[: self.policy.passing_checked] or (
+            self.facts._candidates(q, retrieval, analysis.scope.doc_ids)[: self.policy.sentences_checked]
+        )
         seen: set[tuple[str, int]] = set()
         for cand in candidates:
             doc_id = cand.facts.doc_id
@@ -50,14 +58,37 @@ class ListAnswerer:
                 continue
             text = self.facts.store.documents[doc_id].text
             event = self.facts.events.event(doc_id)
+            named = self._items_naming(q, text, block, layout)
+            if named:  # "Which services did X introduce?": the item about X holds the answer
+                pieces = tuple(
+                    Piece(doc_id=doc_id, start=s, end=e, role="quote", event=event.label if event else None,
+                          score=cand.passage.score)
+                    for start, end in named for s, e in split_sentences(text, start, end)[: self.policy.item_sentences]
+                )
+                return Draft("list", pieces)
             pieces = tuple(
                 Piece(doc_id=doc_id, start=s, end=e, role="item", event=event.label if event else None,
                       score=cand.passage.score)
                 for s, e in first_sentences(text, block.items, self.policy.max_items)
             )
             return Draft("list", pieces)
-        fallback = self.facts.run(analysis, retrieval)
-        return fallback
+        return self.facts.run(analysis, retrieval)  # a sentence that names the items in a row
+
+    def _items_naming(self, q, text: str, block: Block, layout) -> list[tuple[int, int]]:
+        """The items that name every name of the question, when some items do and others don't
+        (and the list's heading and introduction do not: then the whole list is about the names)."""
+        if not q.anchors:
+            return []
+        i = layout.blocks.index(block)
+        intro = text[layout.blocks[i - 1].start : layout.blocks[i - 1].end] if i > 0 else ""
+        around = frozenset(terms(f"{block.section or ''} {intro}"))
+        if all(set(a) <= around for a in q.anchors):  # the names themselves, not parts of them
+            return []
+        naming = [
+            (s, e) for s, e in block.items
+            if all(q.anchored(a, frozenset(terms(text[s:e]))) for a in q.anchors)
+        ]
+        return naming if 0 < len(naming) < len(block.items) else []
 
     def _about_question(self, q, analysis: QuestionAnalysis, doc_id: str, block: Block, layout) -> bool:
         """Most content words of the question occur around the list (heading, intro, items)."""

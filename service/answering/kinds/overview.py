@@ -56,8 +56,15 @@ class OverviewAnswerer:
         event = self.facts.events.event(doc_id)
         label = event.label if event else None
         content = [t for t in analysis.content_terms if not ASKS_CONCLUSION.search(t)]
+        if content and label:  # words that only restate the event's name ("the quality conference")
+            q = self.facts.analyse_scoped(analysis, retrieval.translations)
+            name = frozenset(terms(label))
+            if not isinstance(q, str):
+                content = [t for t in content if not (t in q.forms and q.found(t, name))]
         if content:
-            return self._section(analysis, retrieval, doc_id, layout, text, label, content)
+            draft = self._section(analysis, retrieval, doc_id, layout, text, label, content)
+            # No section is about what the question names: its best sentences answer it.
+            return draft if draft is not None else self.facts.run(analysis, retrieval)
         if ASKS_CONCLUSION.search(analysis.text):
             for i, block in enumerate(layout.blocks):
                 if block.kind == "heading" and CONCLUSION_HEADING.search(text[block.start : block.end]):
@@ -65,12 +72,16 @@ class OverviewAnswerer:
                     if pieces:
                         return Draft("overview", tuple(pieces))
         pieces = self._opening(layout.lead(), text, doc_id, label, self.policy.lead_sentences)
-        outline = [
-            Piece(doc_id=doc_id, start=b.start, end=b.end, role="item", event=label)
-            for b in layout.headings()[: self.policy.outline_headings]
-        ]
+        outline: list[Piece] = []
+        for i, block in enumerate(layout.blocks):
+            if block.kind != "heading" or len(outline) >= self.policy.outline_headings:
+                continue
+            paragraphs = [b for b in layout.section_blocks(i) if b.kind == "paragraph"]
+            if paragraphs:  # a section's opening sentence says what it is about
+                opening = self._opening(paragraphs[:1], text, doc_id, label, 1)
+                outline.extend(p.__class__(**{**p.__dict__, "role": "item", "section": text[block.start : block.end]}) for p in opening)
         if not pieces and not outline:
-            return Draft("overview", reason="the document has no lead and no headings")
+            return Draft("overview", reason="the document has no lead and no sections")
         return Draft("overview", tuple(pieces + outline))
 
     def _document(self, analysis: QuestionAnalysis, retrieval: RetrievalResult) -> str | None:
@@ -82,23 +93,22 @@ class OverviewAnswerer:
             return sorted(analysis.scope.doc_ids)[0]
         return pool[0].chunk.doc_id if pool else None
 
-    def _section(self, analysis, retrieval, doc_id: str, layout: Layout, text: str, label, content) -> Draft:
+    def _section(self, analysis, retrieval, doc_id: str, layout: Layout, text: str, label, content) -> Draft | None:
         """The opening sentences of the section the question is about."""
-        q = self.facts.analyse(analysis.text, analysis.language, retrieval.translations)
+        q = self.facts.analyse_scoped(analysis, retrieval.translations)
         if isinstance(q, str):
             return Draft("overview", reason=q)
-        best_index, best_hits = None, 0
+        best_index, best = None, (0, 0)
         for i, block in enumerate(layout.blocks):
             if block.kind != "heading":
                 continue
-            body = layout.section_blocks(i)
             heading_terms = frozenset(terms(text[block.start : block.end]))
-            body_terms = frozenset(terms(" ".join(text[b.start : b.end] for b in body)))
-            hits = sum(2 if q.found(t, heading_terms) else (1 if q.found(t, body_terms) else 0) for t in q.terms)
-            if hits > best_hits:
-                best_index, best_hits = i, hits
-        if best_index is None or best_hits < max(1, len(q.terms) // 2):
-            return self.facts.run(analysis, retrieval)
+            body_terms = frozenset(terms(" ".join(text[b.start : b.end] for b in layout.section_blocks(i))))
+            hits = (sum(q.found(t, heading_terms) for t in q.terms), sum(q.found(t, body_terms) for t in q.terms))
+            if hits[0] and hits > best:
+                best_index, best = i, hits
+        if best_index is None:
+            return None  # no heading names what the question asks about: overview of the whole document
         pieces = self._opening(layout.section_blocks(best_index), text, doc_id, label, self.policy.section_sentences)
         if not pieces:
             return Draft("overview", reason="empty section")

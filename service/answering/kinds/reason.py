@@ -30,7 +30,7 @@ class ReasonAnswerer:
         self.facts = facts
 
     def run(self, analysis: QuestionAnalysis, retrieval: RetrievalResult) -> Draft:
-        q = self.facts.analyse(analysis.text, analysis.language, retrieval.translations)
+        q = self.facts.analyse_scoped(analysis, retrieval.translations)
         if isinstance(q, str):
             return Draft("reason", reason=q)
         passing, why = self.facts.supported(q, retrieval, analysis.scope.doc_ids)
