@@ -52,6 +52,12 @@ _PREPOSITIONS = {
 _EXPLETIVE_VERBS = {"gibt", "gab", "gäbe", "geben", "ging", "geht", "gehen", "handelt", "handelte"}
 _PERSON_WH = {"wer", "wen", "wem", "who", "whom"}
 _EN_NOT_NOUN = {"to", "in", "on", "at", "for", "from", "with", "about", "and", "or", "as", "by", "again", "there", "then"}
+_ARTICLE_GENDERS = {
+    "der": frozenset({"m", "f"}), "den": frozenset({"m", "pl"}), "dem": frozenset({"m", "n"}), "des": frozenset({"m", "n"}),
+    "die": frozenset({"f", "pl"}), "das": frozenset({"n"}), "beim": frozenset({"m", "n"}), "zum": frozenset({"m", "n"}),
+    "im": frozenset({"m", "n"}), "vom": frozenset({"m", "n"}), "am": frozenset({"m", "n"}), "zur": frozenset({"f"}),
+}
+"""German articles (and preposition + article) with the genders they allow (pl: plural)."""
 _FUNCTION_WORDS = {
     "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "the", "a", "an",
     "bei", "beim", "auf", "im", "in", "am", "an", "zur", "zum", "vom", "von", "für", "mit", "über", "jahr",
@@ -135,6 +141,8 @@ class _EventPhrase:
     with_preposition: bool
     start: int = -1
     end: int = -1
+    genders: frozenset[str] = frozenset()
+    """Grammatical genders its article allows (German): a pronoun of another gender does not mean it."""
 
     def appended(self) -> str:
         if self.with_preposition:
@@ -562,9 +570,16 @@ class FollowUpResolver:
         if m:
             end += m.end()
         with_preposition = False
+        genders: frozenset[str] = frozenset()
         k = i - 1
-        if k >= 0 and toks[k].low in lang_articles:
-            start, k = toks[k].start, k - 1
+        if k >= 0 and toks[k].low in lang_articles | set(_ARTICLE_GENDERS):
+            genders = _ARTICLE_GENDERS.get(toks[k].low, frozenset())
+            if toks[k].low in lang_articles:
+                start, k = toks[k].start, k - 1
+            else:
+                start, k, with_preposition = toks[k].start, k - 1, True
+        if k >= 0 and not with_preposition and toks[k].low in lang_articles | set(_ARTICLE_GENDERS):
+            genders = _ARTICLE_GENDERS.get(toks[k].low, frozenset())
         if k >= 0 and (toks[k].low in _PREPOSITIONS["de"] | _PREPOSITIONS["en"]):
             start, with_preposition = toks[k].start, True
         phrase = text[start:end]
@@ -572,7 +587,7 @@ class FollowUpResolver:
             words = phrase.split(maxsplit=1)
             if len(words) == 2 and words[0].lower() in lang_articles:
                 phrase = words[1]
-        return _EventPhrase(phrase, with_preposition, start, end)
+        return _EventPhrase(phrase, with_preposition, start, end, genders)
 
     @staticmethod
     def _looks_english(toks: list[_Tok]) -> bool:
@@ -638,7 +653,7 @@ class FollowUpResolver:
                     # German er/sie/es also stand for things; plural forms for plural nouns too
                     plural = bool(cue.genders & {"pl", "pl?"})
                     thing = self._choose_thing(referents, lang, allow_nouns=plural, plural=plural) if lang == "de" or plural else None
-                    if thing is None and event is not None and lang == "de":
+                    if thing is None and event is not None and lang == "de" and cue.genders & event.genders:
                         thing = _Referent(self._drop_preposition(event.text), "thing", 0)  # "Wie oft findet er statt?"
                         event_used = True
                     if thing is None or isinstance(thing, Resolution):

@@ -114,3 +114,14 @@ def test_cue_table_parses_and_holds_no_name_of_the_bundled_documents():
     assert names, "the corpus names people"
     for name in names:
         assert name not in table and name not in smalltalk, name
+
+
+def test_the_event_or_place_of_the_previous_turn_as_referent(resolver: FollowUpResolver):
+    event = resolver.run("Und wie oft findet er statt?", turn("Seit wann gibt es den Werkstatttag Digitale Verwaltung?", "Seit 2010."), "de")
+    assert event.question == "Wie oft findet Werkstatttag Digitale Verwaltung statt?"
+    # "die Veranstaltung" is feminine: "er" cannot mean it, and no man was named
+    assert resolver.run("Was hat er dort vorgestellt?", turn("Wann fand die Veranstaltung Sommerforum Arbeit 2024 statt?", "Am 3. Juli 2024."), "de").clarify
+    place = resolver.run("What is her position there?", turn("Who spoke for the city?", "Petra Lindner from Leipzig."), "en")
+    assert place.question == "What is Petra Lindner's position there (Leipzig)?"
+    joined = resolver.run("Was haben sie gemeinsam?", turn("Welche Werkzeuge wurden gezeigt?", "„LOTSE“ und „KODA“."), "de")
+    assert joined.question == "Was haben LOTSE und KODA gemeinsam?"
