@@ -6,15 +6,42 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install dictionary run ingest serve test browser bench eval clean
+.PHONY: install dictionary run ingest serve test browser bench eval clean lock
 
-$(STAMP): pyproject.toml
+# Every dependency comes from a lock file that pins its version and its files' SHA-256
+# hashes (pip refuses anything else); the project itself is installed without dependencies
+# and built with the locked setuptools. The ranges stay in pyproject.toml; `make lock`
+# refreshes the locks from them (README.md, "Dependency locks").
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+TEST_STAMP := $(VENV)/.installed-test
+
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The test tools, locked the same way (the test lock holds the runtime pins too).
+$(TEST_STAMP): $(STAMP) $(TEST_LOCK)
+	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
+	touch $(TEST_STAMP)
+
 install: $(STAMP) dictionary
+
+# Re-resolve both locks from pyproject.toml (needs PyPI). Versions already locked are kept
+# unless pyproject.toml needs others; `make lock UPGRADE=--upgrade` takes the newest allowed.
+# PyPI has no CPU build of torch (its torch wheels for Linux are the CUDA build, and it
+# refuses local versions such as 2.13.0+cpu), so the CPU wheel is looked up in
+# TORCH_CPU_WHEELS: a folder of wheels or PyTorch's CPU index page.
+TORCH_CPU_WHEELS ?= /opt/wheels
+LOCK_TOOLS := $(VENV)/lock-tools
+UV_COMPILE = $(LOCK_TOOLS)/bin/uv pip compile --quiet pyproject.toml - --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --find-links $(TORCH_CPU_WHEELS) --custom-compile-command 'make lock' $(UPGRADE)
+lock:
+	test -x $(LOCK_TOOLS)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install --quiet 'uv==0.13.9'; }
+	echo 'setuptools>=77' | $(UV_COMPILE) --extra test -o $(TEST_LOCK)
+	echo 'setuptools>=77' | $(UV_COMPILE) --constraint $(TEST_LOCK) -o $(LOCK)
 
 # Ding's English-German dictionary (Debian trans-de-en) for the keyword side of English
 # questions (service/translation.py). Without it the service runs, with weaker English search.
@@ -48,7 +75,7 @@ browser:
 	@chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank >/dev/null 2>&1 \
 	  || { echo "chromium is installed but does not start headless; run: chromium --headless --no-sandbox about:blank"; exit 1; }
 
-test: install browser
+test: install $(TEST_STAMP) browser
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
