@@ -25,16 +25,21 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends trans-de-en \
     && rm -rf /var/lib/apt/lists/*
 
-# A non-root user, and the CPU build of torch first, so the package install below
-# does not pull a CUDA build of several GB.
-RUN useradd --system --uid 10001 --no-create-home --home-dir /app tagungsbot \
-    && pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+RUN useradd --system --uid 10001 --no-create-home --home-dir /app tagungsbot
 
+# Dependencies only from the hashed lock (README.md, "Dependency locks"): pip refuses any
+# file whose SHA-256 is not in it. torch is the CPU build 2.13.0+cpu, which only PyTorch's
+# CPU index carries (not a CUDA build of several GB); everything else comes from PyPI.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes \
+        --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.lock
+
+# The project itself: no dependencies of its own, built with the locked setuptools.
 COPY pyproject.toml README.md ./
 COPY vectorstore vectorstore
 COPY ingest ingest
 COPY service service
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 
 COPY corpus corpus
 RUN tagungsbot ingest --no-progress \
