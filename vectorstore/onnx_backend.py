@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from vectorstore.errors import ModelNotAvailableError
+from vectorstore.errors import ModelNotAvailableError, model_cache_not_writable
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -98,10 +98,16 @@ def ensure_onnx_export(source: Path, cache_dir: Path, quantized: bool) -> Path:
     if _is_current(final, fingerprint):
         return final
     log.info("exporting %s to ONNX%s (once per model; takes about a minute)", source.name, " int8" if quantized else "")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
-        _export(source, staging, quantized, fingerprint)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    except OSError as exc:  # read-only or not ours: one line with the fix, not a traceback
+        raise model_cache_not_writable(cache_dir, exc) from exc
+    try:
+        try:
+            _export(source, staging, quantized, fingerprint)
+        except OSError as exc:  # disk full in the cache: the same one line
+            raise model_cache_not_writable(cache_dir, exc) from exc
         if final.exists():
             stale = Path(tempfile.mkdtemp(prefix=f".{final.name}.stale-", dir=final.parent))
             os.replace(final, stale / "old")

@@ -23,8 +23,10 @@ def readyz(state: ServiceState = Depends(get_state)):
     current = state.current()
     if isinstance(current, QuestionAnswering):
         m = current.store.manifest
+        # Ready, but a newer version may have been refused: say so (without server paths).
         return Readiness(
             status="ready", store_version=m.version, documents=len(current.store.documents),
             chunks=len(current.store.chunks), model=m.model,
+            detail=f"still serving {m.version}: {state.last_reload_error_public}" if state.last_reload_error_public else None,
         )
     return JSONResponse(status_code=503, content=Readiness(status="not ready", detail=current.reason).model_dump())

@@ -381,4 +381,10 @@ def test_full_disk_during_ingest_keeps_the_old_store(setup: Setup) -> None:
             ingest_fails_with(setup, "file size limit", f"previous store {setup.baseline} is unchanged", preexec_fn=small_file_limit)
     leftovers = [p.name for p in (setup.index / VERSIONS_DIR).iterdir() if p.name.startswith(".tmp-")]
     assert leftovers == []
+    # No half-written block (*.partial.npy), gathered vectors or pointer file either (issue 15, row 9).
+    scratch = [p.relative_to(setup.index).as_posix() for p in setup.index.rglob("*") if p.is_file()]
+    assert not [p for p in scratch if "partial" in p or p.endswith(".tmp")], scratch
+    assert not [p for p in scratch if p.startswith("tmp/embedding-cache/") and not p.endswith(".npy")], scratch
+    assert not [p for p in scratch if p.rsplit("/", 1)[-1] in {"vectors.npy", "sentence_vectors.npy", "fresh.npy"}
+                and p.startswith("tmp/")], scratch
     assert_old_store_serves(setup)
