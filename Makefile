@@ -15,16 +15,19 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 TEST_LOCK := requirements-test.lock
 TEST_STAMP := $(VENV)/.installed-test
+# Where pip finds the CPU build of torch if this machine does not keep it (PyPI has none), e.g.
+# make install PIP_INDEX_ARGS='--extra-index-url <PyTorch CPU index, as in the Dockerfile>'
+PIP_INDEX_ARGS ?=
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --require-hashes $(PIP_INDEX_ARGS) -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # The test tools, locked the same way (the test lock holds the runtime pins too).
 $(TEST_STAMP): $(STAMP) $(TEST_LOCK)
-	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/pip install --quiet --require-hashes $(PIP_INDEX_ARGS) -r $(TEST_LOCK)
 	touch $(TEST_STAMP)
 
 install: $(STAMP) dictionary
