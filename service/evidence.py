@@ -91,7 +91,7 @@ class SentenceFacts:
     places: tuple[str, ...]  # not a known surname; those after "in"/"im"/"nach" first
     places_in_orgs: frozenset[str]  # of `places`, those inside an organisation name ("Jobcenter Düsseldorf")
     places_after_in: frozenset[str]
-    names: tuple[str, ...]  # acronyms and quoted titles ("BAKIRA", „Innovationsräume“), not organisations
+    names: tuple[str, ...]  # acronyms and quoted titles ("LUMIS", „Ideenwerkstatt“), not organisations
     tokens: tuple[Token, ...]
 
 

@@ -359,8 +359,8 @@ class FactAnswerer:
         return forms
 
     def _in_vocabulary(self, stem: str) -> bool:
-        """`stem` is a corpus term or a part of one ("odenwald" → "odenwaldkreis", "werkstatt" →
-        "rollenwerkstatt"): the same compound matching the evidence checks use."""
+        """`stem` is a corpus term or a part of one ("nordsee" → "nordseekreis", "garten" →
+        "kleingarten"): the same compound matching the evidence checks use."""
         if len(stem) < 5:
             return stem in self._matcher
         return len(self._matcher.matches(stem)) > 1 or stem in self._matcher
@@ -562,7 +562,7 @@ class FactAnswerer:
     def _on_focus(self, q: Question, passing: list[_Candidate]) -> _Candidate | None:
         """For "Which X …" questions: among the near-best sentences that speak of X (in the
         sentence or its context), one that names something the question does not ("die neue
-        KI-Anwendung BAKIRA"): an X is asked for by its name. None when no near-best sentence
+        Software LUMIS"): an X is asked for by its name. None when no near-best sentence
         mentions X (then the best one stands)."""
         if not q.focus:
             return None
