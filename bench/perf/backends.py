@@ -6,7 +6,7 @@ A faster model that loses quality is no win, so each backend is measured on both
   uncached), passage throughput (the 240 German XQuAD passages, batch 32);
 * vectors: cosine of each backend's query and passage vectors to the torch ones;
 * answers: the conference question set and the XQuAD questions asked through the real
-  `QuestionAnswering` (scored by bench/evaluate.py's rules), with the query vectors of the
+  `QuestionAnswering` (judged by bench/judging.py), with the query vectors of the
   backend under test. Both stores are built once with the "onnx" backend, which gives the
   torch vectors (cosine 1.0000), so only the question side differs between rows, exactly as
   in the service, where passages are embedded at ingest and questions at request time.
@@ -72,23 +72,30 @@ def _stores(store_backend: str, passage_ids: set[str] | None) -> tuple[Path, Pat
 
 
 def _answers(embedder, conference_index: Path, xquad_index: Path, xquad_limit: int | None) -> dict[str, Any]:
-    from bench.evaluate import by_language, conference_cases, in_process_ask, run_cases, summarize, xquad_cases
+    """Answer figures per backend, judged by bench/judging.py (`answer_accuracy` = right ÷ questions)."""
+    from bench.datasets import conference_cases, xquad_cases
+    from bench.evaluate import InProcessAsker
+    from bench.judging import by_field, judge_conference, judge_xquad, retrieval_figures, tally
     from service.qa import QuestionAnswering
     from vectorstore.faiss_store import FaissStore
     from vectorstore.settings import Settings
 
     top_k = Settings.from_env().top_k
-    qa = QuestionAnswering(FaissStore.load(conference_index), embedder)
-    conference = by_language(run_cases(conference_cases(), in_process_ask(qa, top_k)))
-    qa = QuestionAnswering(FaissStore.load(xquad_index), embedder)
-    ask = in_process_ask(qa, max(top_k, 10))
+    ask = InProcessAsker(QuestionAnswering(FaissStore.load(conference_index), embedder), top_k)
+    verdicts = [judge_conference(c, ask(c.question)) for c in conference_cases()]
+    conference = {
+        lang: {"answer_accuracy": row["right_share"], "precision": row["precision"], "wrong": row["wrong"]}
+        for lang, row in by_field(verdicts, "lang").items()
+    }
+    ask = InProcessAsker(QuestionAnswering(FaissStore.load(xquad_index), embedder), max(top_k, 10))
     xquad = {}
     for lang in ("de", "en"):
         cases = xquad_cases(lang)[:xquad_limit] if xquad_limit else xquad_cases(lang)
-        summary = summarize(run_cases(cases, ask), retrieval=True)
-        xquad[lang] = {k: summary[k] for k in ("questions", "hit@1", "hit@5", "answer_accuracy")}
-    keep = ("answer_accuracy", "abstention_precision", "abstention_recall", "invented")
-    return {"conference": {lang: {k: v.get(k) for k in keep} for lang, v in conference.items()}, "xquad": xquad}
+        judged = [judge_xquad(c, ask(c.question)) for c in cases]
+        row = {**tally(judged), **retrieval_figures(judged)}
+        xquad[lang] = {"questions": row["questions"], "hit@1": row["hit@1"], "hit@5": row["hit@5"],
+                       "answer_accuracy": row["right_share"]}
+    return {"conference": conference, "xquad": xquad}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,8 @@ from typing import Any, Iterable, Sequence
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "results"
 WORK = REPO / "bench" / "_work" / "perf"
-XQUAD = Path(os.environ.get("TAGUNGSBOT_XQUAD_DIR", REPO.parent / "shared" / "bench-data" / "xquad"))
+XQUAD = REPO / "bench" / "data" / "xquad"  # in the repository, with its licence (bench/data/xquad/README.md)
+EVENT_QUESTIONS = REPO / "bench" / "data" / "events" / "questions.jsonl"
 CONFERENCE_QUESTIONS = REPO / "bench" / "conference_questions.jsonl"
 
 
@@ -102,6 +103,11 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def conference_questions() -> list[str]:
     return [row["question"] for row in read_jsonl(CONFERENCE_QUESTIONS)]
+
+
+def event_questions() -> list[str]:
+    """The event-report set's questions (asked standalone: latency, not answers)."""
+    return [row["question"] for row in read_jsonl(EVENT_QUESTIONS)]
 
 
 def free_port() -> int:
@@ -199,12 +205,13 @@ def load_embedder(backend: str):
     return Embedder.load(s.embedding_model, s.model_cache_dir, s.torch_threads, backend=backend)
 
 
-def ensure_conference_index(index_dir: Path | None = None, backend: str | None = None) -> Path:
-    """Build (once) a store of the conference corpus for the benchmarks; return its folder."""
+def ensure_conference_index(index_dir: Path | None = None, backend: str | None = None,
+                            corpus_dir: Path | None = None) -> Path:
+    """Build (once) a store of the conference corpus (or `corpus_dir`) for the benchmarks; return its folder."""
     index_dir = index_dir or WORK / "conference-index"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGUNGSBOT_")}
     env.update(HF_HUB_OFFLINE="1", TAGUNGSBOT_INDEX_DIR=str(index_dir), TAGUNGSBOT_PROGRESS="0",
-               TAGUNGSBOT_CORPUS_DIR=str(REPO / "corpus"))
+               TAGUNGSBOT_CORPUS_DIR=str(corpus_dir or REPO / "corpus"))
     for key in ("TAGUNGSBOT_MODEL_CACHE", "TAGUNGSBOT_EMBEDDING_MODEL"):
         if key in os.environ:
             env[key] = os.environ[key]

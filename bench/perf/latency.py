@@ -13,6 +13,11 @@ The load generator runs on the same two cores as the server and takes a share of
 
     python -m bench.perf.latency                    # 3 runs, writes bench/results/perf_latency.json
     python -m bench.perf.latency --runs 1 --levels 4 --seconds 2 --out /tmp/x   # quick look
+
+`main_new` (`tagungsbot bench --only ask_new`, or `python -m bench.perf.run_all --only ask_new`) measures the issue-11 target alone: /api/ask over HTTP with every
+question new, i.e. the conference and event-set questions, each sent once to a fresh server
+over the five-report store, so every request embeds its question (no query cache). It
+writes bench/results/perf_ask_new.json; target p50 ≤ 15 ms, p95 ≤ 40 ms.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bench.perf.common import (
-    RESULTS, WORK, XQUAD, conference_questions, ensure_conference_index, load_embedder, machine_facts, merge_runs,
-    percentiles, read_jsonl, server_env, start_server, write_result,
+    REPO, RESULTS, WORK, XQUAD, conference_questions, ensure_conference_index, event_questions, load_embedder, machine_facts,
+    merge_runs, percentiles, read_jsonl, server_env, start_server, write_result,
 )
 
 ENDPOINTS = ("ask", "search")
@@ -253,6 +258,82 @@ def main(argv: list[str] | None = None) -> int:
     }
     path = write_result("perf_latency", payload, args.out)
     print(f"wrote {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- every question new
+
+TARGET_P50_MS, TARGET_P95_MS = 15.0, 40.0
+# Sent before the measured questions so lazy set-up is not measured; not in any question set.
+WARM_UP = ("Aufwärmfrage eins für den Messlauf?", "Warm-up question two of the benchmark run?")
+
+
+def ensure_five_report_index() -> Path:
+    """The store the event questions assume (corpus/ + bench/data/events/), built once by `tagungsbot ingest`."""
+    from bench.stores import five_report_files, write_corpus
+
+    corpus = write_corpus(WORK / "five-reports-corpus", five_report_files())
+    return ensure_conference_index(WORK / "five-reports-index", corpus_dir=corpus)
+
+
+def new_questions() -> list[str]:
+    """Conference and event-set questions, each text once, in file order."""
+    return list(dict.fromkeys(conference_questions() + event_questions()))
+
+
+def every_question_new(url: str, questions: Sequence[str]) -> dict[str, Any]:
+    """Each question once, one at a time: a fresh server has none of them in its query cache."""
+    import httpx
+
+    lat, errors = [], 0
+    with httpx.Client(base_url=url, timeout=30.0) as client:
+        for question in WARM_UP:
+            client.post("/api/ask", json={"question": question})
+        for question in questions:
+            began = time.perf_counter()
+            response = client.post("/api/ask", json={"question": question})
+            lat.append((time.perf_counter() - began) * 1000)
+            errors += response.status_code != 200
+    return {"latency_ms": percentiles(lat), "errors": errors}
+
+
+def main_new(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="/api/ask over HTTP, every question new (issue 11 target)")
+    parser.add_argument("--runs", type=int, default=3, help="fresh servers; medians are reported")
+    parser.add_argument("--index-dir", type=Path, help="store to serve (default: the five-report store, built once)")
+    parser.add_argument("--questions", type=int, default=0, help="use only the first N questions (smoke)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for perf_ask_new.json")
+    args = parser.parse_args(argv)
+    index_dir = args.index_dir or ensure_five_report_index()
+    questions = new_questions()[: args.questions or None]
+    runs = []
+    for i in range(args.runs):
+        print(f"ask_new: run {i + 1}/{args.runs} ({len(questions)} questions, fresh server) ...", flush=True)
+        server = start_server(server_env(index_dir), WORK / "logs")
+        try:
+            runs.append(every_question_new(server.url, questions))
+        finally:
+            server.stop()
+    latency = merge_runs([r["latency_ms"] for r in runs])
+    from vectorstore.settings import Settings
+
+    payload = {
+        "benchmark": "ask_new", "machine": machine_facts(), "embedding_backend": Settings.from_env().embedding_backend,
+        "store": str(index_dir.relative_to(REPO)) if index_dir.is_relative_to(REPO) else str(index_dir),
+        "questions": len(questions), "runs": args.runs,
+        "ask_every_question_new": {
+            "latency_ms": latency, "errors": sum(r["errors"] for r in runs),
+            "target_ms": {"p50": TARGET_P50_MS, "p95": TARGET_P95_MS},
+            "meets_target": bool(latency.get("p50") is not None and latency["p50"] <= TARGET_P50_MS
+                                 and latency["p95"] <= TARGET_P95_MS),
+        },
+        "per_run": runs,
+        "note": "sequential client on the same 2 cores as the server; each run a fresh server, each question sent "
+                "once per run (never in the query cache); two warm-up questions outside the sets first; "
+                "medians over runs; rate limit off",
+    }
+    path = write_result("perf_ask_new", payload, args.out)
+    print(f"ask_new: p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms; wrote {path}")
     return 0
 
 

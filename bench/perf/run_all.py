@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[Callable[[list[str]], int], list[str]]] = {
     "cold_start": (cold_start.main, ["--runs", "1", "--backends", "onnx-int8", "--no-imports"]),
     "latency": (latency.main, ["--runs", "1", "--levels", "4", "--seconds", "1", "--max-requests", "40",
                                "--passes", "1", "--questions", "10"]),
+    "ask_new": (latency.main_new, ["--runs", "1", "--questions", "10"]),
 }
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke run, not a measurement")
-    parser.add_argument("--index-dir", type=Path, help="conference store for latency and cold_start (default: built once)")
+    parser.add_argument("--index-dir", type=Path, help="store for latency, ask_new and cold_start (default: built once)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
     args = parser.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         run, quick = BENCHMARKS[name]
         began = time.perf_counter()
         print(f"== {name}", flush=True)
-        extra = ["--index-dir", str(args.index_dir)] if args.index_dir and name in {"latency", "cold_start"} else []
+        extra = ["--index-dir", str(args.index_dir)] if args.index_dir and name in {"latency", "cold_start", "ask_new"} else []
         code = run((quick if args.quick else []) + extra + ["--out", str(args.out)])
         print(f"== {name} done in {time.perf_counter() - began:.0f} s", flush=True)
         if code:

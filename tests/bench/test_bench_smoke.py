@@ -35,6 +35,9 @@ def test_every_benchmark_runs_at_smoke_size(built_index: Path, tmp_path: Path) -
     assert latency["in_process"]["ask_uncached"]["p95"] > 0
     assert latency["machine"]["load_average_1_5_15"]
 
+    new = json.loads((out / "perf_ask_new.json").read_text(encoding="utf-8"))["ask_every_question_new"]
+    assert new["latency_ms"]["n"] == 10 and new["errors"] == 0 and new["latency_ms"]["p95"] > 0
+
     cold = json.loads((out / "perf_cold_start.json").read_text(encoding="utf-8"))
     first = cold["backends"]["onnx-int8"]["runs"][0]
     assert first["first_ask_ok"] is True and first["VmRSS_mb"] > 0 and first["ready_s"] > 0
