@@ -41,7 +41,7 @@ class PublicText:
     server paths go (the configured folders become their names, any other path a placeholder).
     The full message goes to the log and to admin callers."""
 
-    _PATH = re.compile(r"(?<![\w/.~-])/(?:[^\s'\"`,;:()\[\]{}<>]+)")
+    _PATH = re.compile(r"(?<![\w/.~>-])/(?:[^\s'\"`,;:()\[\]{}<>]+)")
     _ROUTES = ("/api/", "/metrics", "/readyz", "/healthz", "/docs")
 
     def __init__(self, folders: Mapping[str, Path]) -> None:
@@ -155,18 +155,23 @@ class ServiceState:
         else:
             log_call("new store not loaded, still serving %s: %s", self._qa.version, self.last_reload_error)
 
+    _WATCH_FAILED = "looking for a new store version failed"
+
     def _watch(self) -> None:
         """Poll for a new version until `stop`; survives any error, counting each new one once."""
         while not self._stop.wait(self.settings.reload_poll_s):
             try:
                 self._watch_once()
-                self._watch_error = None
+                if self._watch_error is not None:  # recovered: the watcher's own error is over
+                    self._watch_error = None
+                    if self.last_reload_error and self.last_reload_error.startswith(self._WATCH_FAILED):
+                        self.last_reload_error = self.last_reload_error_public = None
             except Exception as exc:  # noqa: BLE001 - the watcher thread must not die
                 text = f"{type(exc).__name__}: {exc}"
                 if text != self._watch_error:  # the same failure at every poll is counted once
                     self._watch_error = text
                     self.reload_counts["failed"] += 1
-                    self.last_reload_error = f"looking for a new store version failed ({text})"
+                    self.last_reload_error = f"{self._WATCH_FAILED} ({text})"
                     self.last_reload_error_public = self.public_text.run(self.last_reload_error)
                     log.exception("store watcher: %s", self.last_reload_error)
 

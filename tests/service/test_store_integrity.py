@@ -255,3 +255,41 @@ def test_a_read_only_model_cache_is_one_line_with_the_fix(built_index: Path, rea
         assert server.process.poll() is None and "Traceback" not in server.log()
     finally:
         server.stop()
+
+
+def test_the_watcher_survives_an_unreadable_pointer_counts_it_once_and_recovers(served: Served) -> None:
+    """CURRENT replaced by a folder: every poll fails; the watcher counts it once, reports it,
+    keeps serving, and loads the version CURRENT names once it is a file again."""
+    failed_before = failed_reloads(served)
+    (served.index / CURRENT_FILE).unlink()
+    (served.index / CURRENT_FILE).mkdir()
+    try:
+        wait_for(lambda: "looking for a new store version failed" in (served.get("/readyz").json()["detail"] or ""))
+        time.sleep(1.5)  # several more polls fail the same way
+        ready = served.get("/readyz").json()
+        assert ready["status"] == "ready" and ready["store_version"] == served.baseline
+        assert_no_server_paths(ready["detail"], served.index)
+        assert failed_reloads(served) == failed_before + 1
+        assert scrape(served)[("tagungsbot_store_reload_failing", ())] == 1
+    finally:
+        (served.index / CURRENT_FILE).rmdir()
+    good = publish(served.index, served.baseline)
+    wait_for(lambda: served.get("/readyz").json().get("store_version") == good)
+    assert served.get("/readyz").json()["detail"] is None
+    assert scrape(served)[("tagungsbot_store_reload_failing", ())] == 0
+    served.baseline = good
+
+
+def test_public_text_keeps_the_problem_and_drops_server_paths(tmp_path: Path) -> None:
+    from service.state import PublicText
+
+    index = tmp_path / "index"
+    public = PublicText({"index folder": index, "model cache": tmp_path / "cache"})
+    text = public.run(
+        f"store file index.faiss in {index}/versions/v1 is damaged; model at {tmp_path}/cache/x failed; "
+        f"see /etc/tagungsbot/env and GET /api/admin/stats; 1/2 done"
+    )
+    assert text == (
+        "store file index.faiss in <index folder>/versions/v1 is damaged; model at <model cache>/x failed; "
+        "see <server path> and GET /api/admin/stats; 1/2 done"
+    )
