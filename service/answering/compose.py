@@ -121,6 +121,13 @@ def paragraph_window(text: str, start: int, end: int, limit: int = _CONTEXT_CHAR
     return left, right
 
 
+def line_window(text: str, start: int, end: int) -> tuple[int, int]:
+    """The line around `text[start:end]`: a list item is cited as its own line, not the whole list."""
+    left = text.rfind("\n", 0, start) + 1
+    right = text.find("\n", end)
+    return left, len(text) if right < 0 else right
+
+
 def abstain(language: Language, reason: str, resolved: str | None = None) -> Answer:
     return Answer(answer=NOT_FOUND[language], abstained=True, citations=[], language=language, kind="none",
                   reason=reason, resolved_question=resolved)
@@ -157,7 +164,10 @@ class Composer:
             if ref is None:
                 ref = len(citations) + 1
                 refs[key] = ref
-                left, right = piece.window or paragraph_window(doc.text, piece.start, piece.end)
+                left, right = piece.window or (
+                    line_window(doc.text, piece.start, piece.end) if piece.role == "item"
+                    else paragraph_window(doc.text, piece.start, piece.end)
+                )
                 citations.append(Citation(
                     ref=ref, doc_id=doc.doc_id, title=doc.title, section=piece.section or doc.section_at(piece.start),
                     text=doc.text[left:right], start=left, end=right, score=round(piece.score, 4),
