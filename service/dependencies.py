@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request, Response
 
 from service.qa import QuestionAnswering
+from service.schemas import EXAMPLE_QUESTION, UNPAIRED_SURROGATE, has_lone_surrogate
 from service.state import ServiceState
 from vectorstore.settings import Settings
 
@@ -30,11 +31,17 @@ def get_qa(request: Request, response: Response) -> QuestionAnswering:
     raise HTTPException(status_code=503, detail=f"not ready: {current.reason}", headers={"Retry-After": "10"})
 
 
+def empty_message(field: str) -> str:
+    return f"the {field} is empty; type a question, e.g. '{EXAMPLE_QUESTION}'"
+
+
 def check_question(text: str, settings: Settings, field: str = "question") -> str:
-    """Strip and validate a question; 422 for empty, 413 for over-long text."""
+    """Strip and validate a question; 422 for empty or not proper Unicode, 413 for over-long text."""
     stripped = text.strip()
     if not stripped:
-        raise HTTPException(status_code=422, detail=f"the {field} is empty; type a question, e.g. 'Wer hat BAKIRA vorgestellt?'")
+        raise HTTPException(status_code=422, detail=empty_message(field))
+    if has_lone_surrogate(stripped):
+        raise HTTPException(status_code=422, detail=f"the {field} {UNPAIRED_SURROGATE}")
     if len(stripped) > settings.max_question_chars:
         raise HTTPException(
             status_code=413,

@@ -7,13 +7,18 @@ line has the route template, not the query string.
 Question texts can contain personal data. They are written only when
 `TAGUNGSBOT_LOG_QUESTIONS=1`, and then only to `TAGUNGSBOT_LOG_DIR/questions.log`, which
 rotates at midnight (UTC) and keeps `TAGUNGSBOT_LOG_RETENTION_DAYS` old files; older ones
-are deleted by the rotation.
+are deleted by the rotation. The file is created readable by the service's user only
+(0600), after each rotation too; a new log folder is 0700.
+
+With `tagungsbot serve --workers N`, every worker process sets up the same logging when
+it starts (`service.app.create_worker_app`); each line carries the process id (`pid`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import datetime, timezone
 from logging.handlers import TimedRotatingFileHandler
@@ -35,6 +40,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
@@ -81,7 +87,7 @@ def question_logger(settings: Settings) -> logging.Logger | None:
         )
     directory = Path(settings.log_dir)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         handler = question_log_handler(directory / QUESTION_LOG_FILE, settings.log_retention_days)
     except OSError as exc:
         raise TagungsbotError(
@@ -94,9 +100,28 @@ def question_logger(settings: Settings) -> logging.Logger | None:
     return logger
 
 
+class PrivateRotatingFileHandler(TimedRotatingFileHandler):
+    """A `TimedRotatingFileHandler` whose files only their owner may read (0600).
+
+    The mode is set on the open file itself, so the file is never readable by others, not
+    even for a moment after a rotation; a file an older version left 0644 is narrowed too.
+    """
+
+    FILE_MODE = 0o600
+
+    def _open(self):  # type: ignore[override]  # called for the first file and after every rotation
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, self.FILE_MODE)
+        try:
+            os.fchmod(fd, self.FILE_MODE)
+            return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+        except BaseException:
+            os.close(fd)
+            raise
+
+
 def question_log_handler(path: Path, retention_days: int) -> TimedRotatingFileHandler:
-    """Daily rotation at UTC midnight; `backupCount` = days of old files kept."""
-    handler = TimedRotatingFileHandler(path, when="midnight", backupCount=retention_days, encoding="utf-8", utc=True)
+    """Daily rotation at UTC midnight; `backupCount` = days of old files kept; files 0600."""
+    handler = PrivateRotatingFileHandler(path, when="midnight", backupCount=retention_days, encoding="utf-8", utc=True)
     handler.setFormatter(JsonFormatter())
     return handler
 

@@ -17,10 +17,15 @@ UNPAIRED_SURROGATE = (
 )
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """True when `text` holds a UTF-16 surrogate on its own (it cannot be encoded as UTF-8)."""
+    return _SURROGATE.search(text) is not None
+
+
 def proper_text(value: object) -> object:
     """`value` unchanged unless it is a string with lone surrogates (JSON `"\\ud800"`), which cannot be
     encoded as UTF-8 and would fail deep inside the model; checked before length and pattern."""
-    if isinstance(value, str) and _SURROGATE.search(value):
+    if isinstance(value, str) and has_lone_surrogate(value):
         raise PydanticCustomError("unicode_surrogate", UNPAIRED_SURROGATE)
     return value
 

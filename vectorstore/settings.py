@@ -118,6 +118,13 @@ class Settings:
     max_body_bytes: int = 16_384
     log_dir: Path = Path("logs")
     log_json: bool = True
+    # HTTP hardening (service/security.py, service/ratelimit.py, service/http_protocol.py)
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)  # IPs/CIDRs whose X-Forwarded-For is believed
+    rate_limit_max_clients: int = 20_000  # buckets kept per process; the least recently seen is dropped beyond
+    max_header_bytes: int = 16_384  # request line and headers together
+    max_headers: int = 100
+    max_request_line_bytes: int = 8_192
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -170,6 +177,12 @@ class Settings:
             max_body_bytes=_env_int("TAGUNGSBOT_MAX_BODY_BYTES", d.max_body_bytes),
             log_dir=Path(_env_str("TAGUNGSBOT_LOG_DIR", str(d.log_dir))),
             log_json=_env_bool("TAGUNGSBOT_LOG_JSON", d.log_json),
+            trusted_proxies=_env_list("TAGUNGSBOT_TRUSTED_PROXIES"),
+            rate_limit_max_clients=_env_int("TAGUNGSBOT_RATE_LIMIT_MAX_CLIENTS", d.rate_limit_max_clients),
+            max_header_bytes=_env_int("TAGUNGSBOT_MAX_HEADER_BYTES", d.max_header_bytes),
+            max_headers=_env_int("TAGUNGSBOT_MAX_HEADERS", d.max_headers),
+            max_request_line_bytes=_env_int("TAGUNGSBOT_MAX_REQUEST_LINE_BYTES", d.max_request_line_bytes),
+            log_level=_env_str("TAGUNGSBOT_LOG_LEVEL", d.log_level).lower(),
         )
 
     def with_overrides(self, **changes: object) -> "Settings":

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from service.dependencies import check_question, get_qa, get_settings
 from service.qa import QuestionAnswering, SearchResultSet
-from service.schemas import ErrorResponse, SearchResponse, SearchResult
+from service.schemas import ErrorResponse, SearchRequest, SearchResponse, SearchResult
 from vectorstore.settings import Settings
 
 def search_to_response(query: str, result: SearchResultSet) -> SearchResponse:
@@ -42,3 +42,17 @@ def search(
     query = check_question(q, settings, field="query")
     result = qa.search(query, min(k or settings.top_k, settings.max_top_k))
     return search_to_response(query, result)
+
+
+@router.post(
+    "/search",
+    response_model=SearchResponse,
+    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    summary="The same search with the query in a JSON body (the search page uses it: browsers send Origin on POST)",
+)
+def search_post(
+    body: SearchRequest,
+    qa: QuestionAnswering = Depends(get_qa),
+    settings: Settings = Depends(get_settings),
+) -> SearchResponse:
+    return search(body.q, body.k, qa, settings)
