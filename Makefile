@@ -65,10 +65,23 @@ serve: install
 
 run: ingest serve
 
+# axe-core from npm (pinned by tests/package-lock.json) for the accessibility checks of the
+# browser tests; npm comes from Debian if the machine has none.
+AXE := tests/node_modules/axe-core/axe.min.js
+$(AXE): tests/package.json tests/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  echo "installing npm with apt-get"; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null \
+	  || { echo "could not install npm; install it as root: apt-get install npm"; exit 1; }; }
+	cd tests && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
 # Debian chromium for the widget and search page tests (Playwright drives it; `playwright
 # install` cannot download browsers here), and a font with German umlauts for it to render.
 BROWSER_PACKAGES := chromium fonts-dejavu-core
-browser:
+browser: $(AXE)
 	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  echo "installing $(BROWSER_PACKAGES) with apt-get (about a minute)"; \
@@ -83,4 +96,4 @@ test: install $(TEST_STAMP) browser
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 clean:
-	rm -rf $(VENV) .models vectorstore/index test-artifacts
+	rm -rf $(VENV) .models vectorstore/index test-artifacts tests/node_modules

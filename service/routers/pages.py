@@ -21,8 +21,11 @@ from functools import lru_cache
 from pathlib import Path
 from string import Template
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
+
+from service.dependencies import get_settings
+from vectorstore.settings import Settings
 
 # Pages and files, not API: kept out of the OpenAPI schema (and so out of API fuzzing).
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -33,6 +36,7 @@ MEDIA_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".svg": "image/svg+xml",
+    ".png": "image/png",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -95,13 +99,17 @@ def asset_response(asset: Asset, request: Request, extra_headers: dict[str, str]
 
 
 @router.get("/", response_class=HTMLResponse, summary="Intranet search page (German); `/?q=...` runs a search")
-def search_page(q: str = Query("", description="Search words or a question to run at once.")) -> HTMLResponse:
+def search_page(
+    q: str = Query("", description="Search words or a question to run at once."),
+    settings: Settings = Depends(get_settings),
+) -> HTMLResponse:
     files = assets()
     query = q.strip()
     title = f"{query} – Tagungssuche" if query else "Tagungssuche"
     page = Template(files["search.html"].body.decode("utf-8")).substitute(
         title=html.escape(title),
         q=html.escape(query, quote=True),
+        max_chars=str(settings.max_question_chars),
         css_url=files["search.css"].url(),
         js_url=files["search.js"].url(),
     )

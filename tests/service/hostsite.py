@@ -41,6 +41,12 @@ class HostSite:
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="host-site", daemon=True)
         self.thread.start()
 
+    @property
+    def other_origin(self) -> str:
+        """The same server under the name `localhost`: another origin for the browser, one that
+        the services under test do not list in TAGUNGSBOT_CORS_ORIGINS."""
+        return self.origin.replace("127.0.0.1", "localhost")
+
     def add(self, path: str, html: str) -> str:
         self.pages[path] = html.encode("utf-8")
         return self.origin + path

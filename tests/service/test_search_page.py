@@ -75,13 +75,52 @@ def test_new_search_updates_the_address_and_out_of_corpus_says_so(page, widget_s
     assert page.locator("#antwort").is_hidden()
     page.fill("#q", "Wie hoch ist der Regelsatz im Bürgergeld 2026?")
     page.press("#q", "Enter")
-    wait_for_results(page)
+    page.locator("#status", has_text="keine Antwort").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "q=Wie+hoch" in page.url
     card = page.locator("#antwort")
     assert "abstained" in card.get_attribute("class")
     assert "Nicht im Tagungsbericht" in card.inner_text()
     assert card.locator(".cite").count() == 0
+    # The nearest passages would be unrelated text under "not in the documents": none are listed.
+    assert page.locator("#ergebnisse").is_hidden()
+    assert page.locator("#trefferliste li").count() == 0
     page.screenshot(path=str(artifacts_dir / "search-page-not-found.png"))
+
+    page.fill("#q", "BAKIRA")  # a query with an answer lists its passages again
+    page.press("#q", "Enter")
+    wait_for_results(page)
+    assert page.locator("#ergebnisse").is_visible()
+
+
+@pytest.mark.browser
+def test_empty_page_offers_store_examples_and_an_empty_query_is_explained(page, widget_server: Server) -> None:
+    page.goto(widget_server.url + "/")
+    field = page.locator("#q")
+    assert field.get_attribute("maxlength") == "1000", "the length limit is in the field"
+    assert "1000 Zeichen" in page.locator("#q-hinweis").inner_text()
+    page.press("#q", "Enter")
+    assert page.locator("#status").inner_text() == "Bitte geben Sie einen Suchbegriff oder eine Frage ein."
+    assert field.get_attribute("aria-invalid") == "true"
+    assert page.locator("#antwort").is_hidden() and "q=" not in page.url
+    page.fill("#q", "x" * 850)
+    assert page.locator("#q-zaehler").inner_text() == "Eingegeben: 850 von 1000."
+    page.fill("#q", "")
+
+    starters = httpx.get(widget_server.url + "/api/suggestions", params={"lang": "de"}, timeout=30)
+    if starters.status_code == 404:
+        assert page.locator("#beispiele").is_hidden()
+        pytest.skip("backend GET /api/suggestions not yet")
+    expected = starters.json()["suggestions"][:5]
+    links = page.locator("#beispielliste a")
+    links.first.wait_for(timeout=10_000)
+    assert links.all_inner_texts() == expected
+    links.first.click()
+    page.locator("#antwort:not([aria-busy])").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert page.locator("#q").input_value() == expected[0]
+    assert page.locator("#beispiele").is_hidden()
+    page.go_back()
+    assert page.locator("#beispiele").is_visible(), "back on the empty page, the examples are there again"
+    assert page.errors == []
 
 
 @pytest.mark.browser
