@@ -15,31 +15,47 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vectorstore.errors import TagungsbotError
+from service.dependencies import empty_message
 from service.limits import BodySizeLimit, EmbeddingSlots, RequestTimeout, embedding_slot
-from service.logging_config import close_logger, question_logger
+from service.logging_config import close_logger, configure_logging, question_logger
 from service.metrics import MetricsMiddleware, ServiceMetrics, observed_qa_factory
 from service.ratelimit import RateLimiter
 from service.reindex import Reindexer
-from service.routers import admin, ask, docs, health, metrics, pages, search
-from service.schemas import ErrorResponse
-from service.security import AccessPolicy, check_exposure, require_tool_access
+from service.routers import admin, ask, health, metrics, pages, search
+from service.schemas import EXAMPLE_QUESTION, ErrorResponse
+from service.security import AccessPolicy, ClientAddress, check_exposure, require_tool_access
 from service.state import ServiceState
 from vectorstore.settings import Settings
 
 log = logging.getLogger("tagungsbot.service")
 
 BODY_NOT_JSON = (
-    "the request body is not valid JSON in UTF-8; send e.g. {\"question\": \"Wer hat BAKIRA vorgestellt?\"} "
+    f"the request body is not valid JSON in UTF-8; send e.g. {{\"question\": \"{EXAMPLE_QUESTION}\"}} "
     "with Content-Type: application/json"
 )
+_EMPTY_TEXT_ERRORS = frozenset({"string_too_short", "string_pattern_mismatch"})
 
 
 def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
+    """One readable sentence for all validation errors; the caller's input is never echoed.
+
+    An empty question and text that is not proper Unicode get their own sentences (what is
+    wrong and how to fix it); everything else is `field: pydantic's message`.
+    """
+    sentences, parts = [], []
     for error in exc.errors():
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
-    return "invalid request: " + "; ".join(parts)
+        loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+        # A lone surrogate in a JSON key would make the message itself unencodable.
+        where = ".".join(loc).encode("utf-8", "backslashreplace").decode("utf-8")
+        if error.get("type") in _EMPTY_TEXT_ERRORS and loc[-1:] in (["question"], ["q"]):
+            sentences.append(empty_message("question" if loc[-1] == "question" else "query"))
+        elif error.get("type") == "unicode_surrogate":
+            sentences.append(f"the {where or 'text'} {error.get('msg')}")
+        else:
+            parts.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
+    if parts:
+        sentences.append("invalid request: " + "; ".join(parts))
+    return "; ".join(sentences)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,12 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Answers questions about conference documents, with citations. Offline.",
         lifespan=lifespan,
-        docs_url=None,  # /docs comes from routers/docs.py with its files served offline; no CDN-bound /redoc
-        redoc_url=None,
     )
     app.state.tagungsbot = state
     app.state.access = AccessPolicy(settings)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.client_address = ClientAddress(settings.trusted_proxies)
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limit_per_minute, settings.rate_limit_burst, max_clients=settings.rate_limit_max_clients
+    )
     app.state.embedding_slots = slots
     app.state.metrics = service_metrics
     app.state.reindexer = Reindexer(state, on_result=lambda result: service_metrics.reindex.labels(result).inc())
@@ -116,6 +133,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(
             router, dependencies=[Depends(require_tool_access), Depends(embedding_slot)], responses=tool_errors
         )
-    for router in (health.router, metrics.router, admin.router, pages.router, docs.router):
+    for router in (health.router, metrics.router, admin.router, pages.router):
         app.include_router(router)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """App factory for each worker process of `tagungsbot serve --workers N`.
+
+    A worker is a fresh process: it sets up the same JSON logging as a single-process
+    server before anything else. A setting it cannot start with ends the worker with
+    uvicorn's start-up failure code, so the parent stops instead of restarting it forever.
+    """
+    import sys
+
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        settings = Settings.from_env()
+        configure_logging(settings, settings.log_level)
+        return create_app(settings)
+    except (TagungsbotError, ValueError) as exc:
+        log.error("worker cannot start: %s", exc)
+        sys.exit(STARTUP_FAILURE)
