@@ -2,6 +2,9 @@
  * The intranet search page: a direct answer card (POST api/ask) above the ranked
  * passages (POST api/search) with the query's words marked. Works as the target of a
  * plain form (`/?q=...`): the server puts q into the search box, this script runs it.
+ * The empty page offers example questions (GET api/suggestions, derived from the store).
+ * When the documents hold no answer, no passages are listed: the nearest ones would be
+ * unrelated text under a "not in the documents" note.
  * All document and answer text is inserted as text nodes, never as HTML.
  */
 (() => {
@@ -10,7 +13,10 @@
   const form = $("suche"), input = $("q"), status = $("status");
   const card = $("antwort"), cardBody = $("antwort-inhalt");
   const results = $("ergebnisse"), list = $("trefferliste");
+  const examples = $("beispiele"), exampleList = $("beispielliste"), counter = $("q-zaehler");
+  const maxChars = Number(input.getAttribute("maxlength")) || 1000;
   const TIMEOUT_MS = 30000;
+  const EMPTY = "Bitte geben Sie einen Suchbegriff oder eine Frage ein.";
 
   // Words that carry no search meaning; they are not highlighted.
   const STOP = new Set((
@@ -64,9 +70,50 @@
     return [el("p", { class: "doc" }, `Quelle [${c.ref}]: ${where(c)}`), quote];
   }
 
-  /** Answer text with clickable [n] markers, the source list and one passage area. */
+  /** Text as nodes, [n] markers turned into buttons by `cite` (which returns null for unknown refs). */
+  function withMarkers(text, cite) {
+    const nodes = [];
+    String(text).split(/(\[\d+\])/).forEach((token) => {
+      const m = token.match(/^\[(\d+)\]$/);
+      const button = m ? cite(Number(m[1])) : null;
+      if (button) nodes.push(button);
+      else if (token) nodes.push(token);
+    });
+    return nodes;
+  }
+
+  /** The answer's parts: lead, quotes (German) and text as paragraphs, items as a list. */
+  function partsView(parts, cite) {
+    const out = [];
+    let para = null, items = null;
+    for (const part of parts) {
+      const text = String(part.text || "");
+      const nodes = part.role === "quote" ? [el("span", { lang: "de" }, ...withMarkers(text, cite))] : withMarkers(text, cite);
+      if (Number.isInteger(part.ref) && !text.includes(`[${part.ref}]`)) {
+        const button = cite(part.ref);
+        if (button) nodes.push(" ", button);
+      }
+      if (part.role === "item") {
+        para = null;
+        if (!items) out.push(items = el("ul", { class: "items" }));
+        items.append(el("li", null, ...nodes));
+      } else if (part.role === "heading") { // an event's name over its part of the answer
+        para = items = null;
+        out.push(el("p", { class: "heading" }, el("strong", null, ...nodes)));
+      } else {
+        items = null;
+        if (!para || part.role === "lead") out.push(para = el("p", { class: "answer" }));
+        else para.append(" ");
+        para.append(...nodes);
+      }
+    }
+    return out;
+  }
+
+  /** Answer (from its parts when the service sends them) with clickable [n] markers, sources, one passage area. */
   function answerView(body) {
-    const byRef = new Map(body.citations.map((c) => [c.ref, c]));
+    const citations = Array.isArray(body.citations) ? body.citations : [];
+    const byRef = new Map(citations.map((c) => [c.ref, c]));
     const box = el("div", { class: "passage", id: "zitat", hidden: "" });
     const buttons = [];
     let open = null;
@@ -83,36 +130,45 @@
       buttons.push(b);
       return b;
     };
-    const text = el("p", { class: "answer" });
-    String(body.answer).split(/\[(\d+)\]/).forEach((part, i) => {
-      const c = i % 2 ? byRef.get(Number(part)) : null;
-      if (c) text.append(citeButton(c, `[${c.ref}]`, el("span", { class: "vh" }, " Textstelle anzeigen")));
-      else text.append(i % 2 ? `[${part}]` : part);
-    });
+    const marker = (ref) => {
+      const c = byRef.get(ref);
+      return c ? citeButton(c, `[${c.ref}]`, el("span", { class: "vh" }, " Textstelle anzeigen")) : null;
+    };
+    const content = Array.isArray(body.parts) && body.parts.length
+      ? partsView(body.parts, marker)
+      : [el("p", { class: "answer" }, ...withMarkers(body.answer, marker))];
+    if (body.language && body.language !== "de") for (const node of content) node.setAttribute("lang", body.language);
+    if (!citations.length) return content;
     const sources = el("ul", { class: "sources", "aria-label": "Quellen" },
-      ...body.citations.map((c) => el("li", null, citeButton(c, `[${c.ref}] ${where(c)}`))));
-    return [text, sources, box];
+      ...citations.map((c) => el("li", null, citeButton(c, `[${c.ref}] ${where(c)}`))));
+    return [...content, sources, box];
   }
 
-  /** A friendly sentence for a failed request; the server's detail for 413/422. */
+  /** A friendly German sentence for a failed request. */
   async function problem(res) {
     let detail = "";
     try { detail = String((await res.json()).detail || ""); } catch (_) { /* not JSON */ }
+    if (detail) console.info(`Tagungssuche: HTTP ${res.status}: ${detail}`);
     const wait = res.headers.get("Retry-After") || "10";
     if (res.status === 429) return `Gerade werden sehr viele Anfragen gestellt. Bitte versuchen Sie es in ${wait} Sekunden erneut.`;
     if (res.status === 503) return `Der Dienst wird gerade vorbereitet oder gewartet. Bitte versuchen Sie es in ${wait} Sekunden erneut.`;
-    if ((res.status === 413 || res.status === 422) && detail) return `Die Anfrage wurde nicht angenommen: ${detail}`;
+    if (res.status === 413) {
+      const limit = (detail.match(/limit is (\d+)/) || [])[1] || maxChars;
+      return `Die Anfrage ist zu lang. Bitte kürzen Sie sie auf höchstens ${limit} Zeichen.`;
+    }
+    if (res.status === 422) return `Die Anfrage wurde nicht angenommen. ${EMPTY}`;
     if (res.status === 401 || res.status === 403) return "Die Suche ist für diesen Zugang nicht freigeschaltet. Bitte wenden Sie sich an Ihre IT.";
     if (res.status === 504) return "Die Antwort dauert ungewöhnlich lange. Bitte versuchen Sie es erneut.";
     return `Unerwarteter Fehler (HTTP ${res.status}). Bitte versuchen Sie es später erneut.`;
   }
 
-  /** fetch JSON; resolve to {body} or {error}. Never throws. */
-  async function call(url, init) {
+  /** fetch JSON; resolve to {body} or {error}. Never throws. `fallback`: URL to GET if the service has no such POST route. */
+  async function call(url, init, fallback) {
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
     try {
-      const res = await fetch(url, { ...init, signal: ctrl.signal });
+      let res = await fetch(url, { ...init, signal: ctrl.signal });
+      if (fallback && res.status === 405) res = await fetch(fallback, { signal: ctrl.signal });
       return res.ok ? { body: await res.json() } : { error: await problem(res) };
     } catch (err) {
       return { error: err && err.name === "AbortError"
@@ -145,7 +201,7 @@
     } else {
       list.replaceChildren(...result.body.results.map((r) => el("li", { class: "hit" },
         el("h3", null, where(r)),
-        el("p", null, ...highlighted(String(r.text), terms)))));
+        el("p", { lang: "de" }, ...highlighted(String(r.text), terms)))));
     }
     results.hidden = false;
     results.removeAttribute("aria-busy");
@@ -153,52 +209,101 @@
 
   let generation = 0;
 
-  /** Ask and search in parallel; an older query's late answers are dropped. */
+  /** Ask and search in parallel; passages are listed once the answer is known, and only if there is one. */
   async function run(query) {
     const mine = ++generation;
     const terms = queryTerms(query);
     document.title = `${query} – Tagungssuche`;
     status.textContent = "Suche läuft …";
+    examples.hidden = true;
+    input.removeAttribute("aria-invalid");
     card.hidden = false;
     card.setAttribute("aria-busy", "true");
     cardBody.replaceChildren(el("p", { class: "muted" }, "Die Antwort wird gesucht …"));
+    results.hidden = true;
     results.setAttribute("aria-busy", "true");
-    const asked = call("api/ask", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question: query }),
-    }).then((r) => { if (mine === generation) showAnswer(r); return r; });
+    const json = (body) => ({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const asked = call("api/ask", json({ question: query }))
+      .then((r) => { if (mine === generation) showAnswer(r); return r; });
     // POST, not GET: browsers send Origin only on POST (and cross-origin) requests, and Origin is
-    // what lets this page in without an API key (service/security.py).
-    const searched = call("api/search", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ q: query }),
-    })
-      .then((r) => { if (mine === generation) showHits(r, terms); return r; });
+    // what lets this page in without an API key (service/security.py). GET for an older service.
+    const searched = call("api/search", json({ q: query }), `api/search?q=${encodeURIComponent(query)}`);
     const [a, s] = await Promise.all([asked, searched]);
     if (mine !== generation) return;
+    if (a.body && a.body.abstained) {
+      status.textContent = "Die Tagungsunterlagen enthalten dazu keine Antwort.";
+      return;
+    }
+    showHits(s, terms);
     const hits = s.body ? s.body.results.length : 0;
     status.textContent = a.error && s.error ? "Die Suche ist fehlgeschlagen."
       : `${hits} ${hits === 1 ? "Passage" : "Passagen"} gefunden.`;
   }
 
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const query = input.value.trim();
-    if (!query) { input.focus(); return; }
+  /** Put a query in the address (so Back works and the page can be bookmarked) and run it. */
+  function search(query) {
     const url = new URL(location.href);
     url.searchParams.set("q", query);
     history.pushState({ q: query }, "", url);
     run(query);
+  }
+
+  /** Example questions for the empty page, from the store; none if the service has no such route. */
+  async function loadExamples() {
+    const result = await call("api/suggestions?lang=de");
+    const questions = result.body && Array.isArray(result.body.suggestions)
+      ? result.body.suggestions.filter((q) => typeof q === "string" && q.trim()).slice(0, 5) : [];
+    exampleList.replaceChildren(...questions.map((q) => {
+      const link = el("a", { href: `./?q=${encodeURIComponent(q)}` }, q);
+      link.addEventListener("click", (e) => {
+        e.preventDefault();
+        input.value = q;
+        search(q);
+      });
+      return el("li", null, link);
+    }));
+    examples.hidden = questions.length === 0 || !card.hidden; // not over a search already shown
+  }
+
+  /** "n von max Zeichen" once the query nears the field's limit. */
+  function updateCounter() {
+    const n = input.value.length;
+    counter.textContent = n >= maxChars * 0.8 ? `Eingegeben: ${n} von ${maxChars}.` : "";
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const query = input.value.trim();
+    if (!query) {
+      input.setAttribute("aria-invalid", "true");
+      status.textContent = EMPTY;
+      input.focus();
+      return;
+    }
+    search(query);
+  });
+  input.addEventListener("input", () => {
+    updateCounter();
+    if (input.getAttribute("aria-invalid") && input.value.trim()) {
+      input.removeAttribute("aria-invalid");
+      status.textContent = "";
+    }
   });
 
   window.addEventListener("popstate", () => {
     const query = (new URL(location.href).searchParams.get("q") || "").trim();
     input.value = query;
+    updateCounter();
     if (query) return run(query);
     generation++;
     card.hidden = results.hidden = true;
+    examples.hidden = exampleList.children.length === 0;
     status.textContent = "";
   });
 
   const initial = input.value.trim();
+  updateCounter();
   if (initial) run(initial);
   else input.focus();
+  loadExamples();
 })();
