@@ -21,7 +21,7 @@ from service.logging_config import close_logger, configure_logging, question_log
 from service.metrics import MetricsMiddleware, ServiceMetrics, observed_qa_factory
 from service.ratelimit import RateLimiter
 from service.reindex import Reindexer
-from service.routers import admin, ask, health, metrics, pages, search
+from service.routers import admin, ask, docs, health, metrics, pages, search
 from service.schemas import EXAMPLE_QUESTION, ErrorResponse
 from service.security import AccessPolicy, ClientAddress, check_exposure, require_tool_access
 from service.state import ServiceState
@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Answers questions about conference documents, with citations. Offline.",
         lifespan=lifespan,
+        docs_url=None,  # /docs comes from routers/docs.py with its files served offline; no CDN-bound /redoc
+        redoc_url=None,
     )
     app.state.tagungsbot = state
     app.state.access = AccessPolicy(settings)
@@ -133,7 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(
             router, dependencies=[Depends(require_tool_access), Depends(embedding_slot)], responses=tool_errors
         )
-    for router in (health.router, metrics.router, admin.router, pages.router):
+    for router in (health.router, metrics.router, admin.router, pages.router, docs.router):
         app.include_router(router)
     return app
 
