@@ -175,8 +175,12 @@ class Composer:
                 ))
             prefix = ""
             if name_event and not draft.grouped_by_event and piece.event and last_event is None:
-                prefix = f"{piece.event}: "
                 last_event = piece.event
+                if piece.role == "item":  # a list keeps its items as items: the event heads it
+                    lines.append(f"{piece.event}:")
+                    parts.append(Part("heading", piece.event, event=piece.event))
+                else:
+                    prefix = f"{piece.event}: "
             if draft.grouped_by_event and piece.event and piece.event != last_event:
                 prefix = f"{piece.event}: "
                 parts.append(Part("heading", piece.event, event=piece.event))

@@ -23,6 +23,7 @@ _KIND_ORDER: tuple[AnswerKind, ...] = ("overview", "list", "reason", "definition
 _FRAME_WORDS = frozenset(terms(
     "bitte kurz genau eigentlich nochmal noch einmal mal gerne zusammen zusammenfassen fasse fassen "
     "zusammenfassung überblick übersicht worum ging geht gehts drehte dreht es sätzen satz wenigen paar "
+    "wichtigsten wichtigste zentralen zentrale wesentlichen wesentliche "
     "please briefly short few sentences summarize summarise summary overview recap about what was were "
     "is are it the tell me give key main takeaways points messages gist nutshell happened"
 ))

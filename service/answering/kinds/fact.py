@@ -378,7 +378,8 @@ class FactAnswerer:
         passing, why = self.supported(q, retrieval, analysis.scope.doc_ids)
         if not passing:
             return Draft("fact", reason=why)
-        groups = self._by_event(passing) if not analysis.scope.narrowed else []
+        # Unscoped, or scoped to several events (a series): answer per event when several answer.
+        groups = self._by_event(passing) if not analysis.scope.narrowed or len(analysis.scope.events) > 1 else []
         if len(groups) > 1:
             pieces = [self.piece(q, self._choose(q, group)) for group in groups]
             return Draft("fact", tuple(pieces), grouped_by_event=True)

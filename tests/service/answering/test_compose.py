@@ -130,8 +130,6 @@ def test_a_single_event_answer_names_its_event_once_when_the_store_has_several()
     assert quote.answer == f"Werkstatttag 2022: „{SENTENCE}“ [1]"
 
 
-@pytest.mark.xfail(strict=True, reason="with name_event the event label is put in front of the first item line "
-                   "('Sommerforum Arbeit 2024: - Lena Vogt [1]'), so that line is no longer a list item")
 def test_naming_the_event_keeps_every_list_item_on_a_line_of_its_own():
     pieces = tuple(piece(FORUM, name, role="item", event="Sommerforum Arbeit 2024") for name in ("Lena Vogt", "Jonas Brandt"))
     named = Composer(DOCS).run(Draft("list", pieces), "de", name_event=True)

@@ -188,8 +188,6 @@ def test_a_takeaways_question_quotes_the_fazit(qa, question):
     assert {c.section for c in answer.citations} == {"Fazit"}
 
 
-@pytest.mark.xfail(strict=True, reason="OverviewAnswerer keeps 'wichtigsten'/'zentralen' as content words, finds no "
-                   "section heading with them and falls back to the fact answer, which abstains")
 @pytest.mark.parametrize("question", ["Was waren die wichtigsten Erkenntnisse des Gartentags 2023?",
                                       "Was waren die zentralen Ergebnisse des Gartentags?"])
 def test_the_most_important_results_quote_the_fazit(qa, question):
@@ -276,9 +274,6 @@ def test_a_question_naming_one_events_year_answers_from_that_event_only(qa, ques
     assert not any(p.role == "heading" for p in answer.parts)
 
 
-@pytest.mark.xfail(strict=True, reason="a question naming a series that two events share ('Gartentag Ostermoor', "
-                   "2021 and 2023) is scoped to both, and a scoped question is never grouped by event: only the "
-                   "2023 answer is given, as if it were the only one")
 def test_a_question_naming_a_series_of_two_events_answers_for_each(qa):
     answer = ask(qa, "Wer hielt die Eröffnungsrede beim Gartentag Ostermoor?")
     assert docs_of(answer) == {"gartentag-2021.md", "gartentag-2023.md"}
