@@ -24,6 +24,8 @@ TOOL_KEYS = {
     "other": "oth-51c2e0",
     "metrics": "met-c4a913",
     "flood": "fld-0e6b52",
+    "surrogate": "sur-3a91d7",  # test_hardening_http
+    "schema": "sch-6f20b8",  # test_hardening_http
 }
 OVERLOAD_KEYS = [f"load-{i:02d}" for i in range(16)]
 RATE_PER_MINUTE = 60

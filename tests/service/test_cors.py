@@ -73,11 +73,12 @@ def test_browser_lets_only_the_allowed_origin_call_the_api(
         page.goto(other_site.add("/cors-no.html", "<!doctype html><title>no</title>"))
         assert page.evaluate(FETCH_ASK, widget_server.url) == {"error": "TypeError"}
 
-        # The widget on the unlisted origin explains itself instead of failing silently.
+        # The widget on the unlisted origin explains itself instead of failing silently: the page is
+        # not cleared for the assistant (the widget tells a CORS refusal from a network failure).
         page.goto(other_site.add("/widget-no.html", host_page(widget_server.url)))
         page.click(".launcher")
         page.fill("#tb-q", "Wer hat BAKIRA vorgestellt?")
         page.press("#tb-q", "Enter")
-        assert "nicht erreichbar" in page.locator(".msg.error").inner_text(timeout=30_000)
+        assert "nicht freigeschaltet" in page.locator(".msg.error").inner_text(timeout=30_000)
     finally:
         context.close()

@@ -72,10 +72,12 @@ def test_a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_are_unaffe
 
 def test_widget_visitors_are_rate_limited_per_ip(guarded_server: Guarded) -> None:
     widget = {"Origin": ALLOWED_ORIGIN}
-    statuses = [_search(guarded_server.url, widget).status_code for _ in range(RATE_BURST + 4)]
-    assert 429 in statuses and statuses[0] == 200
-    refused = _search(guarded_server.url, widget)
-    assert refused.status_code == 429
+    responses = []
+    while len(responses) < RATE_BURST + 6 and (not responses or responses[-1].status_code != 429):
+        responses.append(_search(guarded_server.url, widget))  # a slow machine refills a token now and then
+    statuses = [r.status_code for r in responses]
+    assert statuses[0] == 200 and statuses[-1] == 429, statuses
+    refused = responses[-1]
     assert refused.headers["access-control-allow-origin"] == ALLOWED_ORIGIN  # the widget can read the error
     assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
 
