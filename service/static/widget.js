@@ -140,7 +140,7 @@ h2{margin:0;flex:1;font-size:1.05em;font-weight:600}
 .bar button:focus-visible{outline-color:currentColor;outline-offset:-3px}
 .close{font-size:1.5em;line-height:1}
 .new{font-size:.88em}
-.log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;overflow-wrap:anywhere}
+.log{position:relative;flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;overflow-wrap:anywhere}
 .welcome p{margin:0 0 6px}
 .welcome .note{color:var(--muted);font-size:.92em}
 .suggest{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-direction:column;gap:6px;align-items:flex-start}
@@ -436,7 +436,7 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
     return nodes;
   }
 
-  /** The answer's structured parts: lead, quotes and text as paragraphs, items as a list. */
+  /** The answer's structured parts: lead, quotes and text as paragraphs, an event's heading, items as a list. */
   function partsView(parts, cite) {
     const out = [];
     let para = null, list = null;
@@ -542,7 +542,9 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
     const say = (cls, who, ...content) => {
       const msg = el("div", { class: `msg ${cls}` }, el("span", { class: "vh" }, `${who}: `), ...content);
       log.append(msg);
-      log.scrollTop = log.scrollHeight;
+      // A long answer is shown from its start, not scrolled past; anything else brings the end into view.
+      const tall = msg.offsetHeight > log.clientHeight - 16;
+      log.scrollTop = tall ? msg.offsetTop - 8 : log.scrollHeight;
       return msg;
     };
 
@@ -556,7 +558,8 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
       return list;
     };
 
-    /** One answer of the service as a chat message. */
+    /** One answer of the service as a chat message; its event is named when it differs from the last one named. */
+    let lastEvent = null;
     const answerMessage = (question, body) => {
       const citations = Array.isArray(body.citations) ? body.citations : [];
       const byRef = new Map(citations.map((c) => [c.ref, c]));
@@ -591,7 +594,10 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
       const parts = Array.isArray(body.parts) && body.parts.length && !body.abstained ? body.parts : null;
       if (parts) content.push(...partsView(parts, (ref) => citeButton(ref)));
       else content.push(el("p", null, ...inlineNodes(body.answer, (ref) => citeButton(ref), lang !== "de")));
-      if (body.event && citations.length) content.push(el("p", { class: "event" }, `${T.event} ${body.event}`));
+      if (body.event && citations.length && body.event !== lastEvent) {
+        content.push(el("p", { class: "event" }, `${T.event} ${body.event}`));
+        lastEvent = body.event;
+      }
       if (citations.length) {
         content.push(el("ul", { class: "sources", "aria-label": T.sources }, ...citations.map((c) =>
           el("li", null, citeButton(c.ref, `[${c.ref}] ${c.title}${c.section ? " – " + c.section : ""}`)))), box);
@@ -738,6 +744,7 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
     newChat.addEventListener("click", () => {
       conv.turns = [];
       conv.pending = "";
+      lastEvent = null;
       saveConversation(conv);
       for (const node of [...log.children]) if (node !== welcome && !node.classList.contains("busy")) node.remove();
       log.scrollTop = 0;
