@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def on_store_error(_request: Request, exc: TagungsbotError) -> JSONResponse:
         # A backend that fails mid-request (Milvus down, a store file gone) is a 503 with the reason.
         log.error("request failed: %s", exc)
-        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "10"})
+        return JSONResponse(status_code=503, content={"detail": state.public_text.run(str(exc))}, headers={"Retry-After": "10"})  # no server paths
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
