@@ -281,6 +281,10 @@ def test_a_surrogate_in_a_json_key_or_the_query_string_is_no_500(guarded_server:
     odd_key = httpx.post(guarded_server.url + "/api/ask", content=b'{"question":"BAKIRA","\\ud800":1,"top_k":"x"}',
                          headers=headers, timeout=30)
     assert odd_key.status_code == 422 and "top_k" in odd_key.json()["detail"]
+    in_history = httpx.post(guarded_server.url + "/api/ask", headers=headers, timeout=30,
+                            content=b'{"question":"Und wann?","history":[{"question":"Wer \\udbff?","answer":""}]}')
+    assert in_history.status_code == 422, in_history.text
+    assert "history.0.question contains an unpaired UTF-16 surrogate" in in_history.json()["detail"]
     encoded = httpx.get(guarded_server.url + "/api/search?q=%ED%A0%80&k=1", headers=headers, timeout=30)
     assert encoded.status_code in (200, 422), encoded.text  # undecodable bytes arrive as U+FFFD, never a surrogate
 
