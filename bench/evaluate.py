@@ -35,6 +35,7 @@ import argparse
 import hashlib
 import inspect
 import json
+import os
 import statistics
 import sys
 import time
@@ -267,10 +268,12 @@ def xquad_run(ask: AskFn, k: int, limit: int | None = None) -> dict:
         per_fold = []
         for fold in range(k):
             part = [v for v, c in zip(verdicts, cases) if by_article_fold[c.article] == fold]
-            per_fold.append({"fold": fold, **tally(part), **retrieval_figures(part)})
+            figures = tally(part)
+            figures["wrong_share"] = round(figures["wrong"] / figures["questions"], 4) if figures["questions"] else None
+            per_fold.append({"fold": fold, **figures, **retrieval_figures(part)})
         keys = ("right_share", "precision", "coverage", "hit@1")
         mean = {key: _mean([f.get(key) for f in per_fold]) for key in keys}
-        mean["wrong_share"] = _mean([f["wrong"] / f["questions"] if f["questions"] else None for f in per_fold])
+        mean["wrong_share"] = _mean([f["wrong_share"] for f in per_fold])
         too_long = sum(1 for v in verdicts if v.reason.startswith("quotes "))
         out["by_lang"][lang] = {
             "summary": {**tally(verdicts), **retrieval_figures(verdicts), "wrong_only_by_length": too_long},
@@ -407,8 +410,10 @@ def render_markdown(report: dict) -> str:
     out = [
         f"# Evaluation ({report.get('created', '?')})", "",
         f"Model {report.get('model')}, chunks {report.get('chunk_size')}/{report.get('chunk_overlap')}, "
-        f"code {report.get('git_commit', '?')}. Produced by `tagungsbot eval` (bench/evaluate.py); "
+        f"code {report.get('git_commit', '?')}, load average {report.get('load_average', '?')} on "
+        f"{report.get('cpus', '?')} cores. Produced by `tagungsbot eval` (bench/evaluate.py); "
         "judging rules in bench/judging.py.", "",
+        *([report["note"], ""] if report.get("note") else []),
         "**right** = the response is what the case asks for (a right answer; an abstention where the documents "
         "hold none; a conversational reply to small talk). **wrong** = answered, not right. **abstained** = said "
         "\"not in the documents\" where an answer was due. **precision** = right answers ÷ answers; "
@@ -477,7 +482,7 @@ def render_markdown(report: dict) -> str:
                 "default configuration, so a fold's figures are its held-out articles' figures.", ""]
         cols = (*ANSWER_COLUMNS, "wrong_only_by_length", "hit@1", "hit@5", "mrr@10")
         rows = {f"{lang} · all": d["summary"] for lang, d in xq["by_lang"].items()}
-        out += [md_table(rows, cols, "questions"), ""]
+        out += [md_table(rows, cols, "language"), ""]
         fold_rows = {}
         for lang, d in xq["by_lang"].items():
             for f in d["per_fold"]:
@@ -498,12 +503,14 @@ def render_markdown(report: dict) -> str:
                 f"{latency['with_embedding_ms']['median']} ms, p95 {latency['with_embedding_ms']['p95']} ms; "
                 f"vector cached median {latency['without_embedding_ms']['median']} ms, "
                 f"p95 {latency['without_embedding_ms']['p95']} ms.", ""]
-    if PERF_NEW_QUESTIONS.exists():
-        new = json.loads(PERF_NEW_QUESTIONS.read_text(encoding="utf-8"))
+    new = report.get("http_ask_new")
+    if new:
         lat = new.get("ask_every_question_new", {}).get("latency_ms", {})
         out += [f"`/api/ask` over HTTP, every question new ({lat.get('n')} conference + event questions, fresh "
-                f"server, bench/results/perf_ask_new.json, {new.get('machine', {}).get('time_utc', '?')}): "
-                f"p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms (target p50 ≤ 15, p95 ≤ 40).", ""]
+                f"server, `tagungsbot bench --only ask_new` → bench/results/perf_ask_new.json, "
+                f"{new.get('machine', {}).get('time_utc', '?')}, load average "
+                f"{new.get('machine', {}).get('load_average_1_5_15', '?')}): p50 {lat.get('p50')} ms, "
+                f"p95 {lat.get('p95')} ms (target p50 ≤ 15, p95 ≤ 40).", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -528,6 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", help="base name of the result files in bench/results/ (default eval; eval_url with --url)")
     parser.add_argument("--no-write", action="store_true", help="print only, write no result files")
     parser.add_argument("--grid", action="store_true", help="grid-search the fusion weights (writes eval_grid.*)")
+    parser.add_argument("--note", default="", help="a sentence put under the title of eval.md (what was measured)")
     args = parser.parse_args(argv)
     if args.url and args.only == "xquad":
         parser.error("--url works for conference, events and followups; XQuAD needs its own store (run it in-process)")
@@ -542,7 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict = {
         "format": REPORT_FORMAT, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "model": settings.embedding_model,
         "backend": settings.embedding_backend, "chunk_size": settings.chunk_size,
-        "chunk_overlap": settings.chunk_overlap, "git_commit": _git_commit(),
+        "chunk_overlap": settings.chunk_overlap, "git_commit": _git_commit(), "note": args.note,
+        "cpus": os.cpu_count(), "load_average": [round(x, 1) for x in os.getloadavg()],
     }
     try:
         if args.grid:
@@ -591,6 +600,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         cache.save()
 
+    if PERF_NEW_QUESTIONS.exists() and not args.url:
+        perf = json.loads(PERF_NEW_QUESTIONS.read_text(encoding="utf-8"))
+        report["http_ask_new"] = {k: perf.get(k) for k in ("machine", "questions", "runs", "ask_every_question_new")}
     out_name = args.out or ("eval_url" if args.url else "eval")
     path = RESULTS_DIR / f"{out_name}.json"
     previous = json.loads(path.read_text(encoding="utf-8")) if args.only and not args.no_write and path.exists() else {}
