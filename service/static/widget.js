@@ -37,6 +37,7 @@
   // Oldest turns are dropped until the request fits well under the service's body limit.
   const BODY_BUDGET_BYTES = 12000;
   const KEPT_TURNS = 40;
+  const STARTERS_TTL_MS = 10 * 60 * 1000;
   const STORE_KEY = `tagungsbot:${API}:${LANG}`;
   const SMALL_SCREEN = "(max-width: 480px)";
   let maxChars = Number.parseInt(opts.maxLength, 10) > 0 ? Number.parseInt(opts.maxLength, 10) : 1000;
@@ -377,13 +378,24 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
     }
   }
 
-  /** Starter questions from the store (GET /api/suggestions); [] if there are none or no endpoint. */
+  /**
+   * Starter questions from the store (GET /api/suggestions); [] if there are none or no
+   * endpoint. Kept for STARTERS_TTL_MS in the tab, so moving between pages asks only once.
+   */
   async function fetchSuggestions() {
+    const key = `${STORE_KEY}:starters`;
+    try {
+      const cached = JSON.parse(sessionStorage.getItem(key) || "null");
+      if (cached && Array.isArray(cached.list) && Date.now() - cached.at < STARTERS_TTL_MS) return cached.list;
+    } catch (_) { /* no storage: ask the service */ }
     try {
       const res = await fetch(`${API}/api/suggestions?lang=${LANG}`, { credentials: "omit" });
-      if (!res.ok) return [];
-      const body = await res.json();
-      return Array.isArray(body.suggestions) ? body.suggestions.filter((s) => typeof s === "string" && s.trim()).slice(0, 4) : [];
+      if (!res.ok && res.status !== 404) return []; // 404: a service without starters, worth remembering
+      const body = res.ok ? await res.json() : {};
+      const list = Array.isArray(body.suggestions)
+        ? body.suggestions.filter((s) => typeof s === "string" && s.trim()).slice(0, 4) : [];
+      try { sessionStorage.setItem(key, JSON.stringify({ at: Date.now(), list })); } catch (_) { /* not kept */ }
+      return list;
     } catch (_) {
       return [];
     }

@@ -512,6 +512,8 @@ def test_conversation_survives_navigation_and_new_conversation_clears_it(
     page_factory, host_site: HostSite, widget_server: Server
 ) -> None:
     page = page_factory()
+    starters: list[str] = []
+    page.on("request", lambda r: starters.append(r.url) if "/api/suggestions" in r.url else None)
     link = '<p><a id="weiter" href="/nav-2.html">Zur nächsten Seite</a></p>'
     first_url = host_site.add("/nav-1.html", host_page(widget_server.url, body=link))
     host_site.add("/nav-2.html", host_page(widget_server.url, body="<p>Zweite Seite</p>"))
@@ -525,6 +527,8 @@ def test_conversation_survives_navigation_and_new_conversation_clears_it(
     assert page.locator(".msg.answer").inner_text() == answer
     page.locator(".msg.answer .sources .cite").first.click()  # restored answers work like fresh ones
     assert page.locator(".msg.answer .passage mark").is_visible()
+    page.wait_for_load_state("networkidle")
+    assert len(starters) == 1, f"starter questions are asked for once per tab, not per page: {starters}"
 
     page.get_by_role("button", name="Neue Unterhaltung").click()
     assert page.locator(".msg").count() == 0
