@@ -182,7 +182,8 @@ def test_page_scripts_never_parse_text_as_html() -> None:
 
 @pytest.mark.browser
 def test_search_page_works_when_tool_routes_need_keys(browser, built_index: Path, tmp_path: Path) -> None:
-    """The page carries no key; the browser's same-origin marking lets it in, rate-limited like the widget."""
+    """The page carries no key; the browser's `Origin` on its POSTs (the service's own origin) lets it in,
+    rate-limited like the widget."""
     env = base_env(built_index, TAGUNGSBOT_API_KEYS="werkzeug-schluessel", TAGUNGSBOT_ADMIN_KEYS="admin-schluessel")
     server = start_server(env, tmp_path)
     try:
