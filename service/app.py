@@ -21,7 +21,7 @@ from service.logging_config import close_logger, configure_logging, question_log
 from service.metrics import MetricsMiddleware, ServiceMetrics, observed_qa_factory
 from service.ratelimit import RateLimiter
 from service.reindex import Reindexer
-from service.routers import admin, ask, docs, health, metrics, pages, search
+from service.routers import admin, ask, docs, health, metrics, pages, search, suggestions
 from service.schemas import EXAMPLE_QUESTION, ErrorResponse
 from service.security import AccessPolicy, ClientAddress, check_exposure, require_tool_access
 from service.state import ServiceState
@@ -135,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(
             router, dependencies=[Depends(require_tool_access), Depends(embedding_slot)], responses=tool_errors
         )
+    # Starter questions: same access and rate limit as the tool routes, no embedding work.
+    app.include_router(suggestions.router, dependencies=[Depends(require_tool_access)], responses=tool_errors)
     for router in (health.router, metrics.router, admin.router, pages.router, docs.router):
         app.include_router(router)
     return app

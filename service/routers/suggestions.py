@@ -34,3 +34,20 @@ def suggestions(
 ) -> SuggestionsResponse:
     """The same store gives the same questions; they change when the documents change."""
     return SuggestionsResponse(suggestions=qa.starters.run(lang, n), language=lang)
+
+
+class SuggestionsRequest(BaseModel):
+    lang: Literal["de", "en"] = Field("de", description="Language of the questions: de or en.")
+    n: int = Field(4, ge=1, le=MAX_SUGGESTIONS, description=f"How many questions (1–{MAX_SUGGESTIONS}).")
+
+
+@router.post(
+    "/suggestions",
+    response_model=SuggestionsResponse,
+    responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    summary="Starter questions derived from the current store (POST)",
+)
+def suggestions_post(body: SuggestionsRequest, qa: QuestionAnswering = Depends(get_qa)) -> SuggestionsResponse:
+    """The same as GET. A browser sends `Origin` with a same-origin POST (not with a GET), so the
+    search page asks this way and gets in without a key when keys are configured."""
+    return SuggestionsResponse(suggestions=qa.starters.run(body.lang, body.n), language=body.lang)

@@ -2,7 +2,7 @@
  * The intranet search page: a direct answer card (POST api/ask) above the ranked
  * passages (POST api/search) with the query's words marked. Works as the target of a
  * plain form (`/?q=...`): the server puts q into the search box, this script runs it.
- * The empty page offers example questions (GET api/suggestions, derived from the store).
+ * The empty page offers example questions (POST api/suggestions, derived from the store).
  * When the documents hold no answer, no passages are listed: the nearest ones would be
  * unrelated text under a "not in the documents" note.
  * All document and answer text is inserted as text nodes, never as HTML.
@@ -250,7 +250,10 @@
 
   /** Example questions for the empty page, from the store; none if the service has no such route. */
   async function loadExamples() {
-    const result = await call("api/suggestions?lang=de");
+    // POST: a browser sends Origin with it, which lets the page in when API keys are configured.
+    const result = await call("api/suggestions", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ lang: "de", n: 5 }),
+    }, "api/suggestions?lang=de");
     const questions = result.body && Array.isArray(result.body.suggestions)
       ? result.body.suggestions.filter((q) => typeof q === "string" && q.trim()).slice(0, 5) : [];
     exampleList.replaceChildren(...questions.map((q) => {
