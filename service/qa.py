@@ -13,11 +13,15 @@ from service.answering.events import EventIndex
 from service.answering.kinds.fact import AbstentionPolicy
 from service.answering.kinds.smalltalk import SmallTalk
 from service.answering.question import QuestionAnalyser
+from service.answering.scoring import SentenceScorer
 from service.answering.suggestions import StarterQuestions
 from service.language import Language, detect_language
 from service.retrieval import FusionWeights, HybridRetriever, Passage
 from vectorstore.embedding import Embedder
 from vectorstore.store import VectorStore
+
+
+BUNDLED = object()  # the default scorer: the committed weights
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,10 @@ class QuestionAnswering:
         embedder: Embedder,
         weights: FusionWeights | None = None,
         policy: AbstentionPolicy | None = None,
+        scorer: SentenceScorer | None | object = BUNDLED,
     ) -> None:
+        """`scorer`: the learned sentence scorer of fact answers; by default the committed weights
+        (`service/answering/data/sentence_scorer.json`), None for the evidence rules alone."""
         self.store = store
         self.retriever = HybridRetriever(store, embedder, weights)
         self.events = EventIndex.from_store(store.documents)
@@ -52,7 +59,8 @@ class QuestionAnswering:
         self.followups.run("?", [Turn("?", "")], "de")  # loads its name lists now, not in the first request
         self.smalltalk = SmallTalk(self.events, self.starters)
         self.analyser = QuestionAnalyser(self.events)
-        self.core = AnsweringCore(store, self.events, self.retriever.dictionary, policy)
+        chosen = SentenceScorer.bundled() if scorer is BUNDLED else scorer
+        self.core = AnsweringCore(store, self.events, self.retriever.dictionary, policy, chosen)  # type: ignore[arg-type]
 
     @property
     def version(self) -> str:

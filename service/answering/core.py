@@ -22,6 +22,7 @@ from service.answering.kinds.overview import OverviewAnswerer
 from service.answering.kinds.reason import ReasonAnswerer
 from service.answering.layout import Layouts
 from service.answering.question import QuestionAnalysis
+from service.answering.scoring import SentenceScorer
 from service.evidence import EvidenceTable
 from service.retrieval import RetrievalResult
 from service.translation import Dictionary
@@ -33,13 +34,13 @@ class AnsweringCore:
 
     def __init__(
         self, store: VectorStore, events: EventIndex, dictionary: Dictionary | None = None,
-        policy: AbstentionPolicy | None = None,
+        policy: AbstentionPolicy | None = None, scorer: SentenceScorer | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self.layouts = Layouts(store.documents)
         self.evidence = EvidenceTable(store)
-        self.facts = FactAnswerer(store, self.evidence, events, self.layouts, policy, dictionary)
+        self.facts = FactAnswerer(store, self.evidence, events, self.layouts, policy, dictionary, scorer)
         self.composer = Composer(store.documents)
         self.kinds: dict[AnswerKind, Callable[[QuestionAnalysis, RetrievalResult], Draft]] = {
             "fact": self.facts.run,

@@ -34,6 +34,7 @@ from service.answering.compose import Draft, Piece
 from service.answering.events import EventIndex
 from service.answering.layout import Layouts, first_sentences
 from service.answering.question import QuestionAnalysis
+from service.answering.scoring import CandidateSignals, SentenceScorer, feature_rows
 from service.entities import number_values
 from service.evidence import EvidenceTable, SentenceFacts
 from service.language import Concept, Language, concepts, concepts_in, expand_terms, synonyms
@@ -235,7 +236,9 @@ class FactAnswerer:
     def __init__(
         self, store: VectorStore, evidence: EvidenceTable, events: EventIndex, layouts: Layouts,
         policy: AbstentionPolicy | None = None, dictionary: Dictionary | None = None,
+        scorer: SentenceScorer | None = None,
     ) -> None:
+        self.scorer = scorer
         self.store = store
         self.policy = policy or AbstentionPolicy()
         self.dictionary = dictionary or Dictionary.empty()
@@ -384,25 +387,81 @@ class FactAnswerer:
             pieces = [self.piece(q, self._choose(q, group)) for group in groups]
             return Draft("fact", tuple(pieces), grouped_by_event=True)
         chosen = self._choose(q, passing)
-        return Draft("fact", (self.piece(q, chosen), *self._list_after(chosen)))
+        following = self._list_after(chosen)
+        if following:
+            return Draft("fact", (self.piece(q, chosen), *following))
+        second = self.second_quote(q, chosen, retrieval, analysis.scope.doc_ids)
+        if second is None:
+            return Draft("fact", (self.piece(q, chosen),))
+        extra = self.piece(q, second)
+        return Draft("fact", (self.piece(q, chosen), replace(extra, lead=None)))
 
     def supported(
         self, q: Question, retrieval: RetrievalResult, doc_ids: frozenset[str] | None = None,
     ) -> tuple[list[_Candidate], str]:
-        """The checked candidate sentences that pass every evidence check, best first, and
+        """The checked candidate sentences that pass every evidence check, in ranking order, and
         (when none does) why the best ones failed."""
-        candidates = self._candidates(q, retrieval, doc_ids)
-        if not candidates:
+        checked, verdicts = self.checked(q, retrieval, doc_ids)
+        if not checked:
             return [], "no sentences"
+        passing = [c for c, v in zip(checked, verdicts) if v is None]
+        return passing, "" if passing else "; ".join(f"{v}" for v in verdicts[:3] if v)
+
+    def second_quote(self, q: Question, chosen: _Candidate, retrieval: RetrievalResult,
+                     doc_ids: frozenset[str] | None = None) -> _Candidate | None:
+        """Another sentence the learned scorer finds likely to hold the answer (a fact answer
+        quotes at most two): the best other checked candidate with every name and number of the
+        question, when its probability reaches the scorer's threshold."""
+        if self.scorer is None:
+            return None
+        checked, verdicts = self.checked(q, retrieval, doc_ids)
+        probabilities = self.scorer.run(feature_rows(self.signals(q, checked, verdicts)))
+        others = [
+            (p, c) for p, c in zip(probabilities.tolist(), checked)
+            if (c.facts.doc_id, c.facts.start) != (chosen.facts.doc_id, chosen.facts.start) and self._hard_evidence(q, c)
+        ]
+        if not others:
+            return None
+        p, best = max(others, key=lambda pc: pc[0])
+        return best if p >= self.scorer.second_quote_threshold else None
+
+    def checked(
+        self, q: Question, retrieval: RetrievalResult, doc_ids: frozenset[str] | None = None,
+    ) -> tuple[list[_Candidate], list[str | None]]:
+        """The candidates the evidence checks look at, and each one's verdict (None: all rules hold)."""
+        candidates = self._candidates(q, retrieval, doc_ids)
         # Every name and number of the question must be in the evidence: look first at the
         # sentences that have them, however far down the similarity order they are.
         named = [c for c in candidates if all(q.anchored(a, c.facts.window) for a in q.anchors) and q.values <= c.facts.values]
         if named and (q.anchors or q.values):
             candidates = named
         checked = candidates[: self.policy.candidates_checked]
-        supported = [(c, self._unsupported(q, c)) for c in checked]
-        passing = [c for c, why in supported if why is None]
-        return passing, "; ".join(f"{why}" for _, why in supported[:3] if why)
+        return checked, [self._unsupported(q, c) for c in checked]
+
+    def _hard_evidence(self, q: Question, cand: _Candidate) -> bool:
+        """What no score can outweigh: the question's names and numbers in the evidence, and an
+        event question answered from an event report."""
+        window = cand.facts.window
+        if not all(q.anchored(a, window) for a in q.anchors) or not q.values <= cand.facts.values:
+            return False
+        for concept in q.concepts:
+            if concept.required and not concept.found_in(window):
+                return False
+        return not (q.about_event and cand.facts.doc_id not in self.evidence.event_documents)
+
+    def signals(self, q: Question, checked: list[_Candidate], verdicts: list[str | None]) -> list[CandidateSignals]:
+        """The scorer's raw signals for each checked candidate."""
+        typed = q.kind != "other"
+        return [
+            CandidateSignals(
+                similarity=c.similarity, lexical=c.lexical, passage_rank=c.rank, score=c.score, order=i,
+                type_strength=self._type_strength(q, c.facts) if typed else 0.0,
+                has_type=typed and self._has_type(q, c.facts, False), typed_question=typed,
+                rules_pass=v is None, anchored=all(q.anchored(a, c.facts.window) for a in q.anchors),
+                english=q.language == "en", length=len(c.text),
+            )
+            for i, (c, v) in enumerate(zip(checked, verdicts))
+        ]
 
     def _choose(self, q: Question, passing: list[_Candidate]) -> _Candidate:
         return self._on_focus(q, passing) or self._most_specific(q, passing)
