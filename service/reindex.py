@@ -47,7 +47,6 @@ JobStatus = Literal["idle", "running", "succeeded", "failed"]
 
 LOCK_FILE = ".reindex.lock"
 STATUS_FILE = "reindex-status.json"
-CHILD_NICENESS = 10  # below the server's request threads, which keep priority
 CHILD_MODEL_THREADS = 1
 LOCK_ATTEMPTS = 6  # a status reader may hold the lock shared for a moment
 LOCK_RETRY_S = 0.05
@@ -203,11 +202,18 @@ class Reindexer:
     """Starts re-index jobs in a child process and reports them, for one `ServiceState`."""
 
     def __init__(
-        self, state: ServiceState, on_result: Callable[[str], None] | None = None, niceness: int = CHILD_NICENESS,
+        self, state: ServiceState, on_result: Callable[[str], None] | None = None, niceness: int | None = None,
     ) -> None:
         self.state = state
         self.on_result = on_result  # told "succeeded"/"failed" (metrics)
-        self.niceness = niceness
+        # Below the server's request threads (nice 0), which keep priority. Under a load that
+        # keeps every core busy, 10 leaves the ingest a few per cent of the CPU; lower is faster.
+        self.niceness = state.settings.reindex_nice if niceness is None else niceness
+        if not 0 <= self.niceness <= 19:
+            raise ValueError(
+                f"TAGUNGSBOT_REINDEX_NICE={self.niceness} is outside 0-19; give 0 (same priority as requests) "
+                f"up to 19 (only idle time), default 10"
+            )
         self.files = JobFiles(state.settings.index_dir)
         self._thread: threading.Thread | None = None
 

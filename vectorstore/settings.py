@@ -118,6 +118,7 @@ class Settings:
     max_body_bytes: int = 16_384
     log_dir: Path = Path("logs")
     log_json: bool = True
+    reindex_nice: int = 10  # priority of the admin re-index's ingest process (0-19; higher yields more to requests)
     # HTTP hardening (service/security.py, service/ratelimit.py, service/http_protocol.py)
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)  # IPs/CIDRs whose X-Forwarded-For is believed
     rate_limit_max_clients: int = 20_000  # buckets kept per process; the least recently seen is dropped beyond
@@ -177,6 +178,7 @@ class Settings:
             max_body_bytes=_env_int("TAGUNGSBOT_MAX_BODY_BYTES", d.max_body_bytes),
             log_dir=Path(_env_str("TAGUNGSBOT_LOG_DIR", str(d.log_dir))),
             log_json=_env_bool("TAGUNGSBOT_LOG_JSON", d.log_json),
+            reindex_nice=_env_int("TAGUNGSBOT_REINDEX_NICE", d.reindex_nice),
             trusted_proxies=_env_list("TAGUNGSBOT_TRUSTED_PROXIES"),
             rate_limit_max_clients=_env_int("TAGUNGSBOT_RATE_LIMIT_MAX_CLIENTS", d.rate_limit_max_clients),
             max_header_bytes=_env_int("TAGUNGSBOT_MAX_HEADER_BYTES", d.max_header_bytes),

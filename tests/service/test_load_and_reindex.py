@@ -1,8 +1,12 @@
-"""Load at saturation for 30 s against a real server, with a hot re-index in the middle.
+"""Load at saturation against a real server, with a hot re-index in the middle.
 
 Closed-loop asyncio clients (httpx) keep more requests in flight than the server has
 cores, so it runs flat out. Meanwhile a new corpus file with a unique fact is added and
-POST /api/admin/reindex runs the real ingest inside the server. Must hold:
+POST /api/admin/reindex runs the real ingest in a child process of the server. The load
+runs 30 s, longer if the job needs it (at most `MAX_JOB_S`). The child runs at nice 0 here
+(TAGUNGSBOT_REINDEX_NICE): at the default nice 10 it gets only a few per cent of a
+saturated machine, and the test would wait minutes; its priority is tested in
+test_reindex_process.py. Must hold:
 
 * 0 failed requests (every response 200 with a well-formed body), before, during and
   after the swap;
@@ -11,8 +15,9 @@ POST /api/admin/reindex runs the real ingest inside the server. Must hold:
 * answers switch to the new document (we report how long that took);
 * no leak under load: the server's resident memory (VmRSS) grows by at most 5% while one
   store is served — from after warm-up to just before the re-index, and from the new store's
-  warm-up (a few seconds after the switch) to the end. The total growth, which includes holding the new store
-  version and what the ingest left in the allocator, is reported beside them.
+  warm-up (a few seconds after the switch) to the end;
+* the ingest leaves nothing in the server: its total growth, from after warm-up to the end
+  (holding the new store version included), is at most 10%.
 
 The figures are written to test-artifacts/load-reindex.json.
 """
@@ -40,6 +45,9 @@ DURATION_S = 30.0
 REINDEX_AT_S = 8.0
 SWITCH_WARMUP_S = 3.0
 MAX_RSS_GROWTH = 0.05
+MAX_TOTAL_RSS_GROWTH = 0.10
+MAX_JOB_S = 150.0
+AFTER_SWITCH_S = 6.0
 
 NEW_DOC = "nachtrag-2026.md"
 NEW_TEXT = (
@@ -112,7 +120,7 @@ def test_saturation_load_with_hot_reindex(built_index: Path, tmp_path: Path, art
     env = base_env(
         index, corpus, TAGUNGSBOT_API_KEYS=TOOL_KEY, TAGUNGSBOT_ADMIN_KEYS=ADMIN_KEY,
         TAGUNGSBOT_RATE_LIMIT_PER_MINUTE="1000000", TAGUNGSBOT_RATE_LIMIT_BURST="100000",
-        TAGUNGSBOT_MAX_CONCURRENT_EMBEDDINGS="4", TAGUNGSBOT_EMBEDDING_WAIT_S="30",
+        TAGUNGSBOT_MAX_CONCURRENT_EMBEDDINGS="4", TAGUNGSBOT_EMBEDDING_WAIT_S="30", TAGUNGSBOT_REINDEX_NICE="0",
     )
     server = start_server(env, tmp_path)
     try:
@@ -130,6 +138,7 @@ def test_saturation_load_with_hot_reindex(built_index: Path, tmp_path: Path, art
     assert figures.new_doc_from_old_version == 0
     assert figures.rss_growth_before_reindex_pct <= MAX_RSS_GROWTH * 100, figures
     assert figures.rss_growth_after_switch_pct <= MAX_RSS_GROWTH * 100, figures
+    assert figures.rss_growth_pct <= MAX_TOTAL_RSS_GROWTH * 100, figures
 
 
 async def run_load(url: str, pid: int, corpus: Path) -> LoadFigures:
@@ -194,6 +203,7 @@ async def run_load(url: str, pid: int, corpus: Path) -> LoadFigures:
         started = await client.post("/api/admin/reindex", headers=admin)
         assert started.status_code == 202, started.text
         reindex_began = time.monotonic()
+        stop_at = max(stop_at, reindex_began + MAX_JOB_S)  # the load goes on until the switch (bounded)
         while time.monotonic() < stop_at:  # probe until answers cite the new document
             peak = max(peak, rss_kib(pid) / 1024)
             response = await one("ask", PROBE)
@@ -202,6 +212,7 @@ async def run_load(url: str, pid: int, corpus: Path) -> LoadFigures:
                 figures.new_version = response.headers["x-tagungsbot-store"]
                 await asyncio.sleep(SWITCH_WARMUP_S)  # the new store warms up as the first one did
                 figures.rss_after_switch_mb = rss_kib(pid) / 1024
+                stop_at = max(began + DURATION_S, time.monotonic() + AFTER_SWITCH_S)
                 break
             await asyncio.sleep(0.25)
         job = (await client.get("/api/admin/reindex/status", headers=admin)).json()

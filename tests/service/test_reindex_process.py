@@ -265,3 +265,12 @@ def test_one_reindex_across_two_workers_and_one_status(built_index: Path, tmp_pa
         assert versions == {version}
     finally:
         server.stop()
+
+
+def test_a_priority_outside_0_to_19_stops_the_server_with_the_fix(tmp_path: Path) -> None:
+    from tests.conftest import tagungsbot
+
+    env = base_env(tmp_path / "index", TAGUNGSBOT_REINDEX_NICE="-5")  # refused before any store is read
+    result = tagungsbot("serve", "--host", "127.0.0.1", "--port", "1", env=env, timeout=60)
+    assert result.returncode == 1
+    assert "TAGUNGSBOT_REINDEX_NICE=-5 is outside 0-19" in result.stderr, result.stderr
