@@ -50,7 +50,7 @@ from functools import lru_cache  # noqa: E402
 
 _CONCEPTS: list[tuple[str, bool, str]] = [
     ("present", True, "präsentieren präsentiert präsentierte vorgestellt vorstellen stellte vorgestellte zeigte zeigten zeigen "
-     "vorgetragen informierten informierte präsentation vortrag impulsvortrag presented present presentation introduced "
+     "vorgetragen informierten informierte vortrag impulsvortrag presented present introduced "
      "showed shown show demonstrated talked talk spoke speech"),
     ("organise", True, "organisiert organisierte organisieren organisator ausgerichtet ausrichter "
      "organised organized organiser organizer organising co-organised"),
@@ -67,7 +67,10 @@ _CONCEPTS: list[tuple[str, bool, str]] = [
     ("takeplace", False, "take place took held statt fand findet stattfinden stattgefunden"),
     ("panel", False, "podium podiumsdiskussion panel debate diskussion discussion diskutierten"),
     ("workshop", False, "workshop workshops"),
-    ("participant", False, "teilnehmende teilnehmenden teilnehmer personen gäste besucher menschen führungskräfte "
+    # "nächste" stems to "nach" (the preposition), so it is recognised in questions by a pattern
+    # (`service.answering.kinds.fact`), and evidence must use one of these words.
+    ("next", True, "kommende kommenden künftige künftigen folgende next upcoming forthcoming"),
+    ("participant", False, "teilnehmende teilnehmenden teilnehmer personen leute gäste besucher menschen führungskräfte "
      "participants attendees people guests visitors executives"),
     ("role", False, "funktion rolle position amt präsident präsidentin vorsitzende vorsitzender vorstandsvorsitzende "
      "vorstand sprecher sprecherin referent referentin professor professorin minister ministerin "

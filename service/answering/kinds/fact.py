@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from ingest.sentences import split_sentences
 from service.answering.compose import Draft, Piece
 from service.answering.events import EventIndex
 from service.answering.layout import Layouts, first_sentences
@@ -105,6 +106,7 @@ _HOW_LONG = re.compile(r"\b(wie lange|how long|seit wann)\b", re.I)
 _ORDINALS = frozenset("erste ersten erster erstes zweite zweiten zweiter dritte dritten vierte vierten first second third fourth".split())
 _COMPOUND_NUMBER = re.compile(r"^(ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf)([a-zäöüß]{3,})$", re.I)
 _STRONG: dict[str, float] = {"date": 2.0, "place": 2.0}  # a full date; a place after "in"
+_NEXT = re.compile(r"\bn(?:ä|ae)chste[nrms]?\b", re.I)
 _ROMAN = re.compile(r"[IVX]{1,4}")
 _AND: dict[Language, str] = {"de": "und", "en": "and"}
 _ASKS_ORG = re.compile(r"job ?cent|jobcenter|organisation|organization|behörde|agency", re.I)
@@ -282,6 +284,8 @@ class FactAnswerer:
             return f"not in the documents: {', '.join(missing)}"
         q_terms = tuple(dict.fromkeys(keyword.correct(t) or t for t in terms(question) if t not in _GENERIC))
         question_concepts = concepts_in(question)
+        if _NEXT.search(question):  # "die nächste Tagung": the evidence must speak of a coming one
+            question_concepts += [c for c in concepts() if c.name == "next" and c not in question_concepts]
         afterwards = next(c for c in concepts() if c.name == "afterwards")
         after: tuple[str, ...] = ()
         if _AFTER.search(question):  # "Was geschah nach X?" asks what the text says came "im Anschluss"
@@ -390,6 +394,10 @@ class FactAnswerer:
         following = self._list_after(chosen)
         if following:
             return Draft("fact", (self.piece(q, chosen), *following))
+        main = self.piece(q, chosen)
+        context = self._lead_context(main, chosen)
+        if context is not None:  # the lead comes from the sentence before: quote it as well
+            return Draft("fact", (replace(context, lead=main.lead), replace(main, lead=None)))
         second = self.second_quote(q, chosen, retrieval, analysis.scope.doc_ids)
         if second is None:
             return Draft("fact", (self.piece(q, chosen),))
@@ -489,6 +497,23 @@ class FactAnswerer:
             event=event.label if event else None, score=cand.passage.score, window=(chunk.start, chunk.end),
             section=chunk.section,
         )
+
+    def _lead_context(self, piece: Piece, cand: _Candidate) -> Piece | None:
+        """When the lead's words are not in the quoted sentence, the earlier sentence of its
+        paragraph that has them (the context the lead was taken from)."""
+        if not piece.lead:
+            return None
+        names = [n for n in re.split(r",\s*|\s+(?:und|and)\s+", piece.lead) if n]
+        surnames = [re.sub(r"\s*\(.*\)$", "", n).split()[-1] for n in names if n.split()]
+        if all(fold(s) in fold(cand.text) for s in surnames):
+            return None
+        text = self.store.documents[cand.facts.doc_id].text
+        begin = text.rfind("\n\n", 0, cand.facts.start)
+        begin = 0 if begin < 0 else begin + 2
+        for start, end in reversed(split_sentences(text, begin, cand.facts.start)):
+            if any(fold(s) in fold(text[start:end]) for s in surnames):
+                return replace(piece, start=start, end=end, window=None)  # its own paragraph window
+        return None
 
     def _list_after(self, cand: _Candidate) -> list[Piece]:
         """A sentence that introduces a list ("Auf dem Podium saßen:") is answered with the list."""
@@ -694,6 +719,8 @@ class FactAnswerer:
         joiner = f" {_AND[q.language]} "
         if q.kind == "person":
             named = {fold(w) for w in words(q.text)}
+            # Whom the sentence names; else whom its context names (then `run` quotes that sentence
+            # too, so the lead always stands in a quoted sentence).
             for people in (facts.people, facts.context_people):
                 chosen = [p for p in people if fold(p.surname) not in named] or list(people)
                 if chosen:

@@ -9,6 +9,7 @@ the fact answer stands in (a sentence that names the items in a row).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ingest.sentences import split_sentences
@@ -17,7 +18,10 @@ from service.answering.kinds.fact import FactAnswerer
 from service.answering.layout import Block, first_sentences
 from service.answering.question import QuestionAnalysis
 from service.retrieval import RetrievalResult
-from vectorstore.analysis import terms
+from vectorstore.analysis import STOPWORDS, terms
+
+# "Welche Workshops …", "Which institutes …": the noun the list must be a list of.
+_FOCUS = re.compile(r"^\s*(?:und\s+|and\s+)?(?:welche[rsnm]?|which|what)\s+([\w-]+)", re.I)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,23 @@ class ListAnswerer:
             return Draft("list", pieces)
         return self.facts.run(analysis, retrieval)  # a sentence that names the items in a row
 
+    def _of_focus(self, q, analysis: QuestionAnalysis, doc_id: str, block: Block, layout) -> bool:
+        m = _FOCUS.search(analysis.text)
+        if not m:
+            return True
+        focus = [self.facts.store.keyword.correct(t) or t for t in terms(m.group(1)) if t not in STOPWORDS]
+        if not focus:
+            return True
+        forms = self.facts._forms(tuple(focus), language=analysis.language)
+        text = self.facts.store.documents[doc_id].text
+        i = layout.blocks.index(block)
+        intro = text[layout.blocks[i - 1].start : layout.blocks[i - 1].end] if i > 0 and layout.blocks[i - 1].kind == "paragraph" else ""
+        intro_terms = frozenset(terms(intro))
+        if any(not forms[t].isdisjoint(intro_terms) for t in focus):
+            return True
+        naming = sum(1 for s, e in block.items if any(not forms[t].isdisjoint(frozenset(terms(text[s:e]))) for t in focus))
+        return naming * 2 > len(block.items)
+
     def _items_naming(self, q, text: str, block: Block, layout) -> list[tuple[int, int]]:
         """The items that name every name of the question, when some items do and others don't
         (and the list's heading and introduction do not: then the whole list is about the names)."""
@@ -91,7 +112,11 @@ class ListAnswerer:
         return naming if 0 < len(naming) < len(block.items) else []
 
     def _about_question(self, q, analysis: QuestionAnalysis, doc_id: str, block: Block, layout) -> bool:
-        """Most content words of the question occur around the list (heading, intro, items)."""
+        """The list is of what the question asks for ("Welche Jobcenter …": its introduction or
+        most of its items name job centres), and most content words of the question occur around
+        it (heading, introduction, items)."""
+        if not self._of_focus(q, analysis, doc_id, block, layout):
+            return False
         content = list(q.terms)
         if not content:
             return True
