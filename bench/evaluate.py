@@ -506,8 +506,8 @@ def render_markdown(report: dict) -> str:
     new = report.get("http_ask_new")
     if new:
         lat = new.get("ask_every_question_new", {}).get("latency_ms", {})
-        out += [f"`/api/ask` over HTTP, every question new ({lat.get('n')} conference + event questions, fresh "
-                f"server, `tagungsbot bench --only ask_new` → bench/results/perf_ask_new.json, "
+        out += [f"`/api/ask` over HTTP, every question new ({int(lat.get('n') or 0)} conference + event questions, fresh "
+                f"server, `tagungsbot bench --only ask_new`, "
                 f"{new.get('machine', {}).get('time_utc', '?')}, load average "
                 f"{new.get('machine', {}).get('load_average_1_5_15', '?')}): p50 {lat.get('p50')} ms, "
                 f"p95 {lat.get('p95')} ms (target p50 ≤ 15, p95 ≤ 40).", ""]
