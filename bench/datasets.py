@@ -69,6 +69,14 @@ class EventCase:
     groups: tuple[tuple[str, ...], ...] = ()  # every group must be matched by one alternative
     docs: tuple[str, ...] = ()  # reports a cited passage may come from
     history: tuple[dict, ...] = field(default=())  # earlier turns: {"question", "answer"}
+    standalone: str = ""  # follow-up set: the standalone question the follow-up means
+
+    @property
+    def split(self) -> str:
+        """The event set is split by id once: odd numbers are the dev part that answering was
+        tuned on, even numbers the test part that is only reported."""
+        digits = "".join(ch for ch in self.id if ch.isdigit())
+        return "dev" if digits and int(digits) % 2 else "test"
 
 
 def _evidence(row: dict) -> tuple[str, ...]:
@@ -109,6 +117,22 @@ def event_cases(data_dir: Path = EVENTS_DIR, kinds: Iterable[str] | None = None)
             history=tuple(row.get("history") or ()),
         ))
     return cases
+
+
+FOLLOWUPS = ROOT / "bench" / "followups.jsonl"
+
+
+def followup_cases(path: Path = FOLLOWUPS) -> list[EventCase]:
+    """The repo's follow-up set: each follow-up with its history and the standalone question it means."""
+    return [
+        EventCase(
+            id=row["id"], lang=row["lang"], kind="followup", question=row["question"], expect=row["expect"],
+            groups=tuple(tuple(group) for group in row.get("answers") or ()),
+            docs=(row["doc"],) if row.get("doc") else (), history=tuple(row.get("history") or ()),
+            standalone=row.get("standalone", ""),
+        )
+        for row in read_jsonl(path)
+    ]
 
 
 def event_reports(data_dir: Path = EVENTS_DIR) -> list[Path]:

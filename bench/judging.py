@@ -176,10 +176,18 @@ def judge_event(case: EventCase, body: dict) -> Verdict:
         if kind is not None and kind != "smalltalk":
             return Verdict(status=WRONG, reason=f"small talk answered as kind {kind!r}", **base)
         return Verdict(status=RIGHT, **base)
+    if case.expect == "clarify":  # a follow-up nobody could resolve with confidence: ask back
+        if body.get("kind") == "clarify":
+            return Verdict(status=RIGHT, **base)
+        if not base["answered"]:
+            return Verdict(status=ABSTAINED, reason="abstained instead of asking back", **base)
+        return Verdict(status=WRONG, reason="answered a follow-up that needed a question back", **base)
     if case.expect != "answer":
         raise ValueError(f"{case.id}: unknown expect {case.expect!r}")
     if not base["answered"]:
         return Verdict(status=ABSTAINED, reason="abstained", **base)
+    if body.get("kind") == "clarify":
+        return Verdict(status=ABSTAINED, reason="asked back", **base)
     missing = [group for group in case.groups if not any(contains(base["answer"], alt) for alt in group)]
     if missing:
         shown = "; ".join(" / ".join(group) for group in missing[:3])

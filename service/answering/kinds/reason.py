@@ -1,5 +1,6 @@
 """Why / how questions: the sentence that gives the reason or the way, and the next one
-when it carries the reason ("…, weil …", "Deshalb …", "by …").
+when it carries the reason ("…, weil …", "Deshalb …", "by …"), else the one the learned
+scorer rates next (at most two, as for facts).
 
 The sentence must pass the same evidence checks as a fact answer (every name of the
 question, enough of its words); then, within the same paragraph, the following sentence
@@ -45,6 +46,10 @@ class ReasonAnswerer:
             following = self._next_sentence(chosen)
             if following is not None and REASON_CUES.search(following.text):
                 pieces.append(self.facts.piece(q, following))
+        if len(pieces) == 1:  # else the sentence the learned scorer rates next, as for facts
+            second = self.facts.second_quote(q, chosen, retrieval, analysis.scope.doc_ids)
+            if second is not None:
+                pieces.append(self.facts.piece(q, second))
         return Draft("reason", tuple(p.__class__(**{**p.__dict__, "lead": None}) for p in pieces))
 
     def _next_sentence(self, cand):
