@@ -34,7 +34,7 @@ from typing import Sequence
 from service.answering.events import EventIndex
 from service.entities import is_place, people
 from service.language import Language
-from vectorstore.analysis import fold
+from vectorstore.analysis import fold, terms
 
 CUES_PATH = Path(__file__).with_name("data") / "followup_cues.tsv"
 
@@ -217,6 +217,30 @@ def _end_punctuation(text: str) -> tuple[str, str]:
     return stripped, "?"
 
 
+# "Und welches hat …?" after "Welches Jobcenter hat …?": the bare interrogative takes the noun the
+# previous question asked about ("Welches Jobcenter hat …?"). General grammar, German and English.
+_BARE_WHICH = re.compile(
+    r"^(?P<lead>\s*(?:und|and)?\s*)(?P<which>welche[rsnm]?|which(?:\s+one)?)\s+(?=(?:hat|haben|hatte|hatten|ist|sind|war|waren|"
+    r"wird|wurde|wurden|kann|können|did|does|do|is|are|was|were|has|have|had|can)\b)",
+    re.I,
+)
+_ASKED_NOUN = re.compile(
+    r"\b(?:welche[rsnm]?\s+(?P<de>[\w-]+)|which\s+(?P<en>[\w-]+(?:\s+(?!(?:did|does|do|is|are|was|were|has|have|had|"
+    r"can|will|would|took|gave|made)\b)[\w-]+(?<!ed)\b)?))",
+    re.I,
+)
+
+
+def _carry_asked_noun(question: str, previous: str) -> str:
+    """`question` with the noun of the previous "which X" question after its bare "welches"/"which"."""
+    bare = _BARE_WHICH.match(question)
+    asked = _ASKED_NOUN.search(previous)
+    if not bare or not asked:
+        return question
+    which = re.sub(r"\s+one$", "", bare.group("which"), flags=re.I)
+    return f"{bare.group('lead')}{which} {asked.group('de') or asked.group('en')} {question[bare.end():]}"
+
+
 class FollowUpResolver:
     """Rewrites a follow-up question into a standalone one, using the earlier turns."""
 
@@ -232,6 +256,7 @@ class FollowUpResolver:
         if not turns or not text:
             return Resolution(text, False)
         lang = "en" if language == "en" else "de"
+        text = _carry_asked_noun(text, turns[-1].question)
         toks = _tokens(text)
         opener = self._opener(toks, lang)
         own = self._own_subjects(text, toks, lang, opener)
@@ -534,14 +559,20 @@ class FollowUpResolver:
         i, j = window
         lang_articles = _ARTICLES["de"] | _ARTICLES["en"]
         question_words = self.cues.any_language("question")
-        # extend left over capitalised words and genitive links ("Jahreskonferenz der Netzwerke")
+        # extend left over words of an event's name and genitive links ("Jahreskonferenz der Netzwerke"),
+        # not over other nouns ("zum Abschluss der Fachtagung" names the Fachtagung, not its end)
+        name_words = self.events.name_words()
+
+        def in_name(tok: _Tok) -> bool:
+            return tok.text[:1].isupper() and bool(set(terms(tok.text)) & name_words)
+
         while i > 0:
             prev = toks[i - 1]
             if prev.low in question_words:
                 break
-            if prev.text[:1].isupper() and not people(prev.text + " x"):
+            if in_name(prev) and not people(prev.text + " x"):
                 i -= 1
-            elif prev.low in {"der", "des", "von", "für"} and i > 1 and toks[i - 2].text[:1].isupper() and toks[i - 2].low not in question_words:
+            elif prev.low in {"der", "des", "von", "für"} and i > 1 and in_name(toks[i - 2]) and toks[i - 2].low not in question_words:
                 i -= 2
             else:
                 break

@@ -145,6 +145,10 @@ class EventIndex:
         info = self.by_doc.get(doc_id)
         return info if info is not None and info.name else None
 
+    def name_words(self) -> frozenset[str]:
+        """Stems of every word of every event's name."""
+        return frozenset().union(*self._all_name_terms.values()) if self._all_name_terms else frozenset()
+
     def latest(self) -> EventInfo | None:
         return self.events[0] if self.events else None
 

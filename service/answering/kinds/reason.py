@@ -46,7 +46,7 @@ class ReasonAnswerer:
             following = self._next_sentence(chosen)
             if following is not None and REASON_CUES.search(following.text):
                 pieces.append(self.facts.piece(q, following))
-        if len(pieces) == 1:  # else the sentence the learned scorer rates next, as for facts
+        if len(pieces) == 1 and not REASON_CUES.search(chosen.text):  # no reason stated: the scorer's next, as for facts
             second = self.facts.second_quote(q, chosen, retrieval, analysis.scope.doc_ids)
             if second is not None:
                 pieces.append(self.facts.piece(q, second))

@@ -125,3 +125,13 @@ def test_the_event_or_place_of_the_previous_turn_as_referent(resolver: FollowUpR
     assert place.question == "What is Petra Lindner's position there (Leipzig)?"
     joined = resolver.run("Was haben sie gemeinsam?", turn("Welche Werkzeuge wurden gezeigt?", "„LOTSE“ und „KODA“."), "de")
     assert joined.question == "Was haben LOTSE und KODA gemeinsam?"
+
+
+def test_a_bare_which_takes_the_noun_the_previous_question_asked_about() -> None:
+    from service.answering.conversation import _carry_asked_noun
+
+    assert _carry_asked_noun("Und welches hat einen Kanal?", "Welches Amt hat den Bau geplant?") == \
+        "Und welches Amt hat einen Kanal?"
+    assert _carry_asked_noun("And which one has a channel?", "Which town hall redesigned its lobby?") == \
+        "And which town hall has a channel?"
+    assert _carry_asked_noun("Welche Gäste waren da?", "Welches Amt hat X?") == "Welche Gäste waren da?"
