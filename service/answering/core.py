@@ -11,6 +11,7 @@ layouts. Which component answers is a dispatch table from the question's kind.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from service.answering.compose import AnswerKind, Answer, Composer, Draft
@@ -27,6 +28,14 @@ from service.evidence import EvidenceTable
 from service.retrieval import RetrievalResult
 from service.translation import Dictionary
 from vectorstore.store import VectorStore
+
+
+OTHER_EVENTS = {
+    "de": "(Diese Antwort bezieht sich auf: {event}. Die Dokumente berichten auch über andere Veranstaltungen; "
+          "nennen Sie Veranstaltung oder Jahr, um nach diesen zu fragen.)",
+    "en": "(This answer is about: {event}. The documents also report on other events; "
+          "name the event or the year to ask about those.)",
+}
 
 
 class AnsweringCore:
@@ -55,4 +64,9 @@ class AnsweringCore:
             return self.composer.run(Draft(analysis.kind, reason="no passages"), analysis.language)
         draft = self.kinds.get(analysis.kind, self.facts.run)(analysis, retrieval)
         answer = self.composer.run(draft, analysis.language, name_event=len(self.events) > 1)
+        if (
+            not answer.abstained and answer.event and not analysis.scope.narrowed
+            and analysis.about_an_event and len(self.events) > 1
+        ):  # "die Tagung" in a store of several events: say which one answered, and that there are others
+            answer = replace(answer, answer=f"{answer.answer}\n{OTHER_EVENTS[analysis.language].format(event=answer.event)}")
         return answer

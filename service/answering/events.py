@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Mapping
 
-from vectorstore.analysis import terms
+from vectorstore.analysis import fold, terms, words
 from vectorstore.records import Document
 
 # General words of event names and reports, German and English: they say that something is an
@@ -128,6 +128,7 @@ class EventIndex:
             sorted((e for e in self.by_doc.values() if e.name), key=lambda e: (e.start or date.min, e.doc_id), reverse=True)
         )
         self._all_name_terms: dict[str, frozenset[str]] = {e.doc_id: frozenset(terms(e.name or "")) for e in self.events}
+        self._name_words: dict[str, frozenset[str]] = {e.doc_id: frozenset(fold(w) for w in words(e.name or "")) for e in self.events}
         self._name_terms: dict[str, frozenset[str]] = {
             e.doc_id: frozenset(t for t in terms(e.name or "") if t not in _GENERIC_NAME_WORDS and not _YEAR.fullmatch(t))
             for e in self.events
@@ -152,13 +153,14 @@ class EventIndex:
     def latest(self) -> EventInfo | None:
         return self.events[0] if self.events else None
 
-    def _of_type(self, q_terms: set[str]) -> list[EventInfo] | None:
-        """Events whose name has the kind of event the question says ("die Fachtagung" →
-        events named "…fachtagung…"); None when the question names no kind that any event has."""
-        kinds = {t for t in q_terms if t in _GENERIC_NAME_WORDS and len(t) >= 5}
+    def _of_type(self, question: str) -> list[EventInfo] | None:
+        """Events whose name has the kind of event the question says ("die Tagung" → events named
+        "…tagung…", "Konferenz" → "Jahreskonferenz"); None when the question names no kind that any
+        event has. Compared as folded words: the stemmer cuts "Fachtagung" and "Tagung" differently."""
+        kinds = {fold(w) for w in words(question) if len(w) >= 5 and set(terms(w)) & _GENERIC_NAME_WORDS}
         if not kinds:
             return None
-        typed = [e for e in self.events if any(n.endswith(k) for k in kinds for n in self._all_name_terms[e.doc_id])]
+        typed = [e for e in self.events if any(n.endswith(k) for k in kinds for n in self._name_words[e.doc_id])]
         return typed or None
 
     def scope(self, question: str) -> Scope:
@@ -176,7 +178,7 @@ class EventIndex:
             e for e in self.events
             if (hits := len(self._name_terms[e.doc_id] & q_terms)) >= 2 or (hits == 1 and len(self._name_terms[e.doc_id]) == 1)
         ]
-        typed = self._of_type(q_terms) if not named else None
+        typed = self._of_type(question) if not named else None
         if asked_years:
             pool = named or typed or list(self.events)
             chosen = [e for e in pool if e.year in asked_years]

@@ -104,6 +104,11 @@ class QuestionAnalysis:
     documents, so the evidence need not repeat them."""
 
     @property
+    def about_an_event(self) -> bool:
+        """The question speaks of an event in general words ("die Tagung", "the conference")."""
+        return bool(set(terms(self.text)) & _EVENT_WORDS)
+
+    @property
     def about_whole_event(self) -> bool:
         """Nothing but the event is asked about ("Worum ging es bei der Tagung 2023?")."""
         return not self.content_terms
