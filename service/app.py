@@ -58,6 +58,12 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(sentences)
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the API documents at `path` (the OpenAPI schema knows all routes of a path)."""
+    operations = app.openapi().get("paths", {}).get(path, {})
+    return sorted(m.upper() for m in operations if m in {"get", "post", "put", "patch", "delete", "head", "options"})
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the model and store are loaded when the server starts."""
     settings = settings or Settings.from_env()
@@ -98,6 +104,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def on_http_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             exc.detail = BODY_NOT_JSON  # FastAPI's words for undecodable bodies say nothing about the fix
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route on the path; a path served by two
+            # routes (GET and POST /api/search) must list both.
+            methods = allowed_methods(request.app, request.url.path)
+            if methods:
+                exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(TagungsbotError)

@@ -49,7 +49,9 @@ class AskRequest(BaseModel):
         ..., min_length=1, pattern=r"\S", description="The question, in German or English (not empty).",
         examples=[EXAMPLE_QUESTION],
     )
-    top_k: int | None = Field(None, ge=1, le=50, description="How many passages to consider (default from settings).")
+    top_k: int | None = Field(
+        None, ge=1, le=50, strict=True, description="How many passages to consider (default from settings).",
+    )
     history: list[TurnIn] = Field(
         default_factory=list, max_length=MAX_HISTORY_TURNS,
         description=f"Earlier turns of the conversation, oldest first (at most {MAX_HISTORY_TURNS}); a follow-up "
@@ -95,7 +97,7 @@ class SearchRequest(BaseModel):
     which is how the search page is let in without a key (service/security.py)."""
 
     q: Text = Field(..., min_length=1, pattern=r"\S", description="Search words or a question (not empty).")
-    k: int | None = Field(None, ge=1, le=50, description="How many results (default from settings).")
+    k: int | None = Field(None, ge=1, le=50, strict=True, description="How many results (default from settings).")
 
 
 class SearchResult(BaseModel):

@@ -38,7 +38,7 @@ def suggestions(
 
 class SuggestionsRequest(BaseModel):
     lang: Literal["de", "en"] = Field("de", description="Language of the questions: de or en.")
-    n: int = Field(4, ge=1, le=MAX_SUGGESTIONS, description=f"How many questions (1–{MAX_SUGGESTIONS}).")
+    n: int = Field(4, ge=1, le=MAX_SUGGESTIONS, strict=True, description=f"How many questions (1–{MAX_SUGGESTIONS}).")
 
 
 @router.post(

@@ -252,7 +252,7 @@
   async function loadExamples() {
     // POST: a browser sends Origin with it, which lets the page in when API keys are configured.
     const result = await call("api/suggestions", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ lang: "de", n: 5 }),
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ lang: "de", n: 4 }),
     }, "api/suggestions?lang=de");
     const questions = result.body && Array.isArray(result.body.suggestions)
       ? result.body.suggestions.filter((q) => typeof q === "string" && q.trim()).slice(0, 5) : [];

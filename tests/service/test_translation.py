@@ -116,7 +116,7 @@ def test_an_english_question_without_names_is_keyword_searched_in_german(store: 
 
 def test_translations_help_choose_the_sentence_but_are_no_evidence(store: FaissStore, embedder: Embedder) -> None:
     qa = QuestionAnswering(store, embedder)
-    q = qa.answers.analyse("Which speaker said that culture comes from behaviour?", "en")
+    q = qa.core.facts.analyse("Which speaker said that culture comes from behaviour?", "en")
     assert not isinstance(q, str)
     behaviour = next(t for t in q.terms if t.startswith("behavio"))
     assert "verhalt" in q.ranking_forms[behaviour]  # "Verhalten" ranks the sentence up ...
