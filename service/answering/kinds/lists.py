@@ -50,6 +50,8 @@ class ListAnswerer:
         candidates = passing[: self.policy.passing_checked] or (
             self.facts._candidates(q, retrieval, analysis.scope.doc_ids)[: self.policy.sentences_checked]
         )
+        # Further down, a supported sentence that announces a list ("… mit diesen Partnern:") still may.
+        candidates += [c for c in passing[self.policy.passing_checked :] if c.text.rstrip().endswith(":")]
         seen: set[tuple[str, int]] = set()
         for cand in candidates:
             doc_id = cand.facts.doc_id
