@@ -111,7 +111,7 @@ def people(text: str) -> list[Person]:
         last = m.group("last")
         parts = last.split()
         if len(parts) == 2 and not is_first_name(parts[0]) and parts[0][0].isupper():
-            last = parts[0]  # "Anja Roth Jobcenter": the second word is not part of the name
+            last = parts[0]  # "Jana Brandt Landesamt": the second word is not part of the name
         name = f"{m.group('title') or ''}{m.group('first')} {last}"
         end = m.start() + len(name) if last != m.group("last") else m.end("last")
         org = m.group("org") if last == m.group("last") else None

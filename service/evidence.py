@@ -69,7 +69,7 @@ class SentenceFacts:
 
     The context is the section heading, the paragraph's first sentence (when it names at
     most one person), the sentence before it in the same paragraph and the sentence itself:
-    "Das Ergebnis: weniger Ausfalltage …" needs the sentence that names Roth's job centre.
+    "Das Ergebnis: weniger Krankmeldungen …" needs the sentence that names Brandt's office.
     """
 
     row: int
@@ -110,7 +110,7 @@ def _quotable(text: str) -> bool:
 def _paragraph_context(text: str, start: int) -> tuple[str, str]:
     """The first and the previous sentence of the paragraph (or list item) the sentence at
     `start` belongs to ("" where there is none): a report names the person or project once,
-    in a paragraph's first sentence, and then goes on with "Roth machte deutlich …".
+    in a paragraph's first sentence, and then goes on with "Brandt machte deutlich …".
     Sentences before `start` in another chunk count too: chunks cut paragraphs."""
     begin = text.rfind("\n", 0, start) + 1
     before = [text[a:b] for a, b in split_sentences(text, begin, start) if _quotable(text[a:b])]

@@ -1,8 +1,8 @@
 """German-aware term analysis shared by the keyword index and the answer selector.
 
 A term is lower-cased, Snowball-stemmed (German) and then folded (ä→a, ß→ss, "ae"→"a"),
-so "Königstein", "Koenigstein" and "königsteins" meet in one term. Hyphenated names
-such as "Rhein-Sieg" yield the whole and each part.
+so "Müllerstein", "Muellerstein" and "müllersteins" meet in one term. Hyphenated names
+such as "Ober-Ems" yield the whole and each part.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A chat has turns, and people leave out what the previous turn already said: a pronoun
 ("Was hat sie noch gesagt?", "Who presented it?"), a possessive ("seine zentrale
 Botschaft"), a list position ("the first person on that list"), or everything but the new
-part ("Und 2023?", "und BeSi?", "Und wo?"). `FollowUpResolver` finds those cues (the
+part ("Und 2023?", "und LUMIS?", "Und wo?"). `FollowUpResolver` finds those cues (the
 closed word classes in `data/followup_cues.tsv`) and fills them from the earlier turns:
 
 * referents are the people (`entities.people`), quoted titles, acronyms, places and years
@@ -469,7 +469,7 @@ class FollowUpResolver:
             if j < len(toks) and toks[j].low in person_nouns:
                 j += 1
             elif j < len(toks) and (toks[j].text[:1].isupper() and lang == "de" or lang == "en" and toks[j].low not in self._en_clause_words()):
-                continue  # "das erste Fachforum": an ordinal of another noun, not a list position
+                continue  # "das erste Forum": an ordinal of another noun, not a list position
             # optional "on that list" / "auf der Liste"
             if j + 2 < len(toks) and toks[j + 2].low in c.any_language("list_noun"):
                 j += 3
@@ -542,7 +542,7 @@ class FollowUpResolver:
 
     @staticmethod
     def _after_person_bracket(text: str, tok: _Tok) -> bool:
-        """An organisation in brackets after a name ("Anja Roth (SPD)") is not what a pronoun means."""
+        """An organisation in brackets after a name ("Jana Brandt (XYZ)") is not what a pronoun means."""
         before = text[: tok.start]
         return before.endswith("(") and bool(re.search(r"[A-ZÄÖÜ][\wäöüß]+\s?\($", before))
 
@@ -559,7 +559,7 @@ class FollowUpResolver:
         i, j = window
         lang_articles = _ARTICLES["de"] | _ARTICLES["en"]
         question_words = self.cues.any_language("question")
-        # extend left over words of an event's name and genitive links ("Jahreskonferenz der Netzwerke"),
+        # extend left over words of an event's name and genitive links ("Jahrestreffen der Gartenfreunde"),
         # not over other nouns ("zum Abschluss der Fachtagung" names the Fachtagung, not its end)
         name_words = self.events.name_words()
 
@@ -584,7 +584,7 @@ class FollowUpResolver:
             if open_quote or nxt.text[:1].isupper() or _YEAR.fullmatch(nxt.text):
                 j += 1
             elif nxt.low in {"der", "des", "von", "für"} and j + 2 < len(toks) and toks[j + 2].text[:1].isupper():
-                j += 2  # "Jahreskonferenz der Netzwerke"
+                j += 2  # "Jahrestreffen der Gartenfreunde"
             else:
                 break
         # English names its events in lower case ("the 2023 quality conference"): take the tail

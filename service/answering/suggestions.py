@@ -3,7 +3,7 @@
 Nothing here is a list of questions. Each suggestion fills a general template with
 something the documents hold: an event's name, date and place (`EventIndex`), a section
 heading (a heading that is itself a question is used as it stands), or a person named
-with an organisation ("Anja Roth (Jobcenter …)") — asked what they presented when a
+with an organisation ("Jana Brandt (Landesamt …)") — asked what they presented when a
 sentence about them says so, else who they are. So the suggestions change when the
 documents change, and each one asks something the documents answer.
 
