@@ -83,9 +83,9 @@ def collect(log=print) -> list[Question]:
         if isinstance(q, str):
             rows, labels = np.zeros((0, len(feature_rows([]).T))), np.zeros(0)
         else:
-            checked, verdicts = facts.checked(q, retrieval, analysis.scope.doc_ids)
-            rows = feature_rows(facts.signals(q, checked, verdicts))
-            labels = np.asarray([float(positive(c)) for c in checked])
+            checked = facts.checked(q, retrieval, analysis.scope.doc_ids)
+            rows = feature_rows(facts.signals(q, checked.candidates, checked.verdicts))
+            labels = np.asarray([float(positive(c)) for c in checked.candidates])
         out.append(Question(case.id, group, fold, rows, labels, case.answerable))
 
     began = time.perf_counter()

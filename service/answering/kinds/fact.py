@@ -192,6 +192,25 @@ class _Candidate:
         return self.facts.context
 
 
+@dataclass(frozen=True)
+class Checked:
+    """The candidate sentences the evidence checks looked at, each with its verdict."""
+
+    candidates: list[_Candidate]
+    verdicts: list[str | None]  # None: every rule holds; else why not
+
+    @property
+    def passing(self) -> list[_Candidate]:
+        return [c for c, v in zip(self.candidates, self.verdicts) if v is None]
+
+    @property
+    def why(self) -> str:
+        """Why the best candidates failed ("no sentences" when there were none), "" when one passed."""
+        if not self.candidates:
+            return "no sentences"
+        return "" if self.passing else "; ".join(v for v in self.verdicts[:3] if v)
+
+
 def answer_type(question: str) -> AnswerType:
     for kind, pattern in _TYPE_PATTERNS:
         if pattern.search(question):
@@ -382,9 +401,10 @@ class FactAnswerer:
         q = self.analyse_scoped(analysis, retrieval.translations)
         if isinstance(q, str):
             return Draft("fact", reason=q)
-        passing, why = self.supported(q, retrieval, analysis.scope.doc_ids)
+        checked = self.checked(q, retrieval, analysis.scope.doc_ids)
+        passing = checked.passing
         if not passing:
-            return Draft("fact", reason=why)
+            return Draft("fact", reason=checked.why)
         # Unscoped, or scoped to several events (a series): answer per event when several answer.
         groups = self._by_event(passing) if not analysis.scope.narrowed or len(analysis.scope.events) > 1 else []
         if len(groups) > 1:
@@ -398,7 +418,7 @@ class FactAnswerer:
         context = self._lead_context(main, chosen)
         if context is not None:  # the lead comes from the sentence before: quote it as well
             return Draft("fact", (replace(context, lead=main.lead), replace(main, lead=None)))
-        second = self.second_quote(q, chosen, retrieval, analysis.scope.doc_ids)
+        second = self.second_quote(q, chosen, checked)
         if second is None:
             return Draft("fact", (self.piece(q, chosen),))
         extra = self.piece(q, second)
@@ -409,23 +429,18 @@ class FactAnswerer:
     ) -> tuple[list[_Candidate], str]:
         """The checked candidate sentences that pass every evidence check, in ranking order, and
         (when none does) why the best ones failed."""
-        checked, verdicts = self.checked(q, retrieval, doc_ids)
-        if not checked:
-            return [], "no sentences"
-        passing = [c for c, v in zip(checked, verdicts) if v is None]
-        return passing, "" if passing else "; ".join(f"{v}" for v in verdicts[:3] if v)
+        checked = self.checked(q, retrieval, doc_ids)
+        return checked.passing, checked.why
 
-    def second_quote(self, q: Question, chosen: _Candidate, retrieval: RetrievalResult,
-                     doc_ids: frozenset[str] | None = None) -> _Candidate | None:
+    def second_quote(self, q: Question, chosen: _Candidate, checked: "Checked") -> _Candidate | None:
         """Another sentence the learned scorer finds likely to hold the answer (a fact answer
         quotes at most two): the best other checked candidate with every name and number of the
         question, when its probability reaches the scorer's threshold."""
-        if self.scorer is None:
+        if self.scorer is None or not checked.candidates:
             return None
-        checked, verdicts = self.checked(q, retrieval, doc_ids)
-        probabilities = self.scorer.run(feature_rows(self.signals(q, checked, verdicts)))
+        probabilities = self.scorer.run(feature_rows(self.signals(q, checked.candidates, checked.verdicts)))
         others = [
-            (p, c) for p, c in zip(probabilities.tolist(), checked)
+            (p, c) for p, c in zip(probabilities.tolist(), checked.candidates)
             if (c.facts.doc_id, c.facts.start) != (chosen.facts.doc_id, chosen.facts.start) and self._hard_evidence(q, c)
         ]
         if not others:
@@ -433,18 +448,16 @@ class FactAnswerer:
         p, best = max(others, key=lambda pc: pc[0])
         return best if p >= self.scorer.second_quote_threshold else None
 
-    def checked(
-        self, q: Question, retrieval: RetrievalResult, doc_ids: frozenset[str] | None = None,
-    ) -> tuple[list[_Candidate], list[str | None]]:
-        """The candidates the evidence checks look at, and each one's verdict (None: all rules hold)."""
+    def checked(self, q: Question, retrieval: RetrievalResult, doc_ids: frozenset[str] | None = None) -> "Checked":
+        """The candidates the evidence checks look at, with each one's verdict (None: all rules hold)."""
         candidates = self._candidates(q, retrieval, doc_ids)
         # Every name and number of the question must be in the evidence: look first at the
         # sentences that have them, however far down the similarity order they are.
         named = [c for c in candidates if all(q.anchored(a, c.facts.window) for a in q.anchors) and q.values <= c.facts.values]
         if named and (q.anchors or q.values):
             candidates = named
-        checked = candidates[: self.policy.candidates_checked]
-        return checked, [self._unsupported(q, c) for c in checked]
+        looked_at = candidates[: self.policy.candidates_checked]
+        return Checked(looked_at, [self._unsupported(q, c) for c in looked_at])
 
     def _hard_evidence(self, q: Question, cand: _Candidate) -> bool:
         """What no score can outweigh: the question's names and numbers in the evidence, and an

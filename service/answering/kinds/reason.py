@@ -34,9 +34,10 @@ class ReasonAnswerer:
         q = self.facts.analyse_scoped(analysis, retrieval.translations)
         if isinstance(q, str):
             return Draft("reason", reason=q)
-        passing, why = self.facts.supported(q, retrieval, analysis.scope.doc_ids)
+        checked = self.facts.checked(q, retrieval, analysis.scope.doc_ids)
+        passing = checked.passing
         if not passing:
-            return Draft("reason", reason=why)
+            return Draft("reason", reason=checked.why)
         # Among near-equal sentences, one that states a reason or a way.
         best = passing[0]
         near = [c for c in passing if best.score - c.score <= 0.03]
@@ -47,7 +48,7 @@ class ReasonAnswerer:
             if following is not None and REASON_CUES.search(following.text):
                 pieces.append(self.facts.piece(q, following))
         if len(pieces) == 1 and not REASON_CUES.search(chosen.text):  # no reason stated: the scorer's next, as for facts
-            second = self.facts.second_quote(q, chosen, retrieval, analysis.scope.doc_ids)
+            second = self.facts.second_quote(q, chosen, checked)
             if second is not None:
                 pieces.append(self.facts.piece(q, second))
         return Draft("reason", tuple(p.__class__(**{**p.__dict__, "lead": None}) for p in pieces))
