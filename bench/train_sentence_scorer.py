@@ -249,7 +249,7 @@ def main(argv=None) -> int:
         f"Trained by `python -m bench.train_sentence_scorer` on {len(questions)} questions; held-out figures "
         f"from {FOLDS} folds (XQuAD by article, conference questions by id), each fold scored by weights and a "
         "threshold fitted on the other three. A question counts right when a quoted sentence holds the answer "
-        "(XQuAD: a gold span, in the gold passage; conference: the evidence) is among the quoted sentences, or when an unanswerable one is "
+        "(XQuAD: a gold span, in the gold passage; conference: the evidence), or when an unanswerable one is "
         "not answered. This judges the fact answerer's sentence choice alone; `tagungsbot eval` judges whole answers.",
         "", "## Held out (cross-validated)", "", *_table(cv["held_out"]),
         "", "## The rules alone (the first candidate that passes every evidence rule, no second sentence)", "",
