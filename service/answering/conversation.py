@@ -769,13 +769,9 @@ class FollowUpResolver:
     ) -> _Referent | Resolution | None:
         things = [r for r in referents if r.kind == "thing"]
         for rank in sorted({r.rank for r in things}):
-            at_rank = self._distinct([r for r in things if r.rank == rank])
-            if len(at_rank) == 1:
-                return at_rank[0]
-            if len(at_rank) > 1 and plural:
-                return _Referent(_join([r.text.strip("„“\"”") for r in at_rank], lang), "thing", rank)
-            if len(at_rank) > 1:
-                return Resolution("", True, self._clarify_choice([r.text.strip("„“\"”") for r in at_rank[:3]], lang))
+            found = self._thing_at_rank(things, rank, lang, plural)
+            if found is not None:
+                return found
             if rank == 0:
                 break
         if allow_nouns:
@@ -783,13 +779,23 @@ class FollowUpResolver:
             if nouns:
                 return nouns[-1]
         for rank in sorted({r.rank for r in things if r.rank > 0}):
-            at_rank = self._distinct([r for r in things if r.rank == rank])
-            if len(at_rank) == 1:
-                return at_rank[0]
-            if len(at_rank) > 1 and plural:
-                return _Referent(_join([r.text.strip("„“\"”") for r in at_rank], lang), "thing", rank)
-            if len(at_rank) > 1:
-                return Resolution("", True, self._clarify_choice([r.text.strip("„“\"”") for r in at_rank[:3]], lang))
+            found = self._thing_at_rank(things, rank, lang, plural)
+            if found is not None:
+                return found
+        return None
+
+    def _thing_at_rank(
+        self, things: list[_Referent], rank: int, lang: str, plural: bool
+    ) -> _Referent | Resolution | None:
+        """The one thing named at `rank`; several: all of them for a plural pronoun, else a question back."""
+        at_rank = self._distinct([r for r in things if r.rank == rank])
+        if len(at_rank) == 1:
+            return at_rank[0]
+        names = [r.text.strip("„“\"”") for r in at_rank]
+        if len(at_rank) > 1 and plural:
+            return _Referent(_join(names, lang), "thing", rank)
+        if len(at_rank) > 1:
+            return Resolution("", True, self._clarify_choice(names[:3], lang))
         return None
 
     # ------------------------------------------------------------------ fragments
