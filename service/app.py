@@ -21,7 +21,7 @@ from service.logging_config import close_logger, configure_logging, question_log
 from service.metrics import MetricsMiddleware, ServiceMetrics, observed_qa_factory
 from service.ratelimit import RateLimiter
 from service.reindex import Reindexer
-from service.routers import admin, ask, docs, health, metrics, pages, search, suggestions
+from service.routers import admin, ask, docs, documents, feedback, health, metrics, pages, reports, search, suggestions
 from service.schemas import EXAMPLE_QUESTION, ErrorResponse
 from service.security import AccessPolicy, ClientAddress, check_exposure, require_tool_access
 from service.state import ServiceState
@@ -149,7 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Starter questions: same access and rate limit as the tool routes, no embedding work.
     app.include_router(suggestions.router, dependencies=[Depends(require_tool_access)], responses=tool_errors)
-    for router in (health.router, metrics.router, admin.router, pages.router, docs.router):
+    # Feedback on an answer: same access and rate limit as asking.
+    app.include_router(feedback.router, dependencies=[Depends(require_tool_access)], responses=tool_errors)
+    for router in (health.router, metrics.router, admin.router, documents.router, reports.router, pages.router, docs.router):
         app.include_router(router)
     return app
 

@@ -285,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small sizes, one run each (checks the scripts, no figures)")
     p.add_argument("--out", help="folder for the JSON results (default bench/results/)")
     p.set_defaults(func=cmd_bench)
+
+    from service.commands import documents, reports
+
+    documents.register(sub)
+    reports.register(sub)
     return parser
 
 

@@ -126,6 +126,13 @@ class Settings:
     max_headers: int = 100
     max_request_line_bytes: int = 8_192
     log_level: str = "info"
+    # The editors' workspace (issue 13): one SQLite file for feedback, unanswered questions and
+    # document records; uploads through the admin API.
+    data_dir: Path = Path("data")  # holds tagungsbot.sqlite3 and the feedback signing secret
+    record_unanswered: bool = False  # off by default: staff might type client data into a question
+    unanswered_retention_days: int = 90
+    feedback_retention_days: int = 365
+    max_upload_files: int = 20  # files in one upload request (each at most max_file_bytes)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -185,6 +192,11 @@ class Settings:
             max_headers=_env_int("TAGUNGSBOT_MAX_HEADERS", d.max_headers),
             max_request_line_bytes=_env_int("TAGUNGSBOT_MAX_REQUEST_LINE_BYTES", d.max_request_line_bytes),
             log_level=_env_str("TAGUNGSBOT_LOG_LEVEL", d.log_level).lower(),
+            data_dir=Path(_env_str("TAGUNGSBOT_DATA_DIR", str(d.data_dir))),
+            record_unanswered=_env_bool("TAGUNGSBOT_RECORD_UNANSWERED", d.record_unanswered),
+            unanswered_retention_days=_env_int("TAGUNGSBOT_UNANSWERED_RETENTION_DAYS", d.unanswered_retention_days),
+            feedback_retention_days=_env_int("TAGUNGSBOT_FEEDBACK_RETENTION_DAYS", d.feedback_retention_days),
+            max_upload_files=_env_int("TAGUNGSBOT_MAX_UPLOAD_FILES", d.max_upload_files),
         )
 
     def with_overrides(self, **changes: object) -> "Settings":

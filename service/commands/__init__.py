@@ -1,0 +1,1 @@
+"""Sub-commands of `tagungsbot` that have their own module (cli.py registers them)."""
