@@ -70,7 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _uvicorn_options(settings: Settings) -> dict:
-    """What both serving modes give uvicorn: our logging, header limits, no proxy-header trust.
+    """What both serving modes give uvicorn: our logging, header limits, keep-alive, no proxy-header trust.
 
     uvicorn's own proxy-header handling is off: it would believe `X-Forwarded-For` from any
     local peer. Which proxies are trusted is decided by service.security.ClientAddress.
@@ -80,7 +80,7 @@ def _uvicorn_options(settings: Settings) -> dict:
     limits = HeaderLimits(settings.max_header_bytes, settings.max_headers, settings.max_request_line_bytes)
     return dict(
         log_level=settings.log_level, access_log=False, log_config=None, proxy_headers=False,
-        http=protocol_with_limits(limits),
+        http=protocol_with_limits(limits), timeout_keep_alive=settings.keep_alive_s,
     )
 
 

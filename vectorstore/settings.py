@@ -125,6 +125,11 @@ class Settings:
     max_header_bytes: int = 16_384  # request line and headers together
     max_headers: int = 100
     max_request_line_bytes: int = 8_192
+    # Seconds an idle keep-alive connection stays open. Longer than the 60 s for which proxies
+    # (nginx, the Kubernetes ingress) keep idle upstream connections, so the proxy always
+    # closes first; a server that closes first races the proxy's next request on that
+    # connection and the request fails.
+    keep_alive_s: float = 75.0
     log_level: str = "info"
     # The editors' workspace (issue 13): one SQLite file for feedback, unanswered questions and
     # document records; uploads through the admin API.
@@ -192,6 +197,7 @@ class Settings:
             max_headers=_env_int("TAGUNGSBOT_MAX_HEADERS", d.max_headers),
             max_request_line_bytes=_env_int("TAGUNGSBOT_MAX_REQUEST_LINE_BYTES", d.max_request_line_bytes),
             log_level=_env_str("TAGUNGSBOT_LOG_LEVEL", d.log_level).lower(),
+            keep_alive_s=_env_float("TAGUNGSBOT_KEEP_ALIVE_S", d.keep_alive_s),
             data_dir=Path(_env_str("TAGUNGSBOT_DATA_DIR", str(d.data_dir))),
             record_unanswered=_env_bool("TAGUNGSBOT_RECORD_UNANSWERED", d.record_unanswered),
             unanswered_retention_days=_env_int("TAGUNGSBOT_UNANSWERED_RETENTION_DAYS", d.unanswered_retention_days),

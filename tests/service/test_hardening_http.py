@@ -202,6 +202,25 @@ def test_an_oversized_head_is_refused_with_its_limit_and_the_connection_closed(
     assert ok.startswith(b"HTTP/1.1 200 ")
 
 
+def test_an_idle_keep_alive_connection_outlives_uvicorns_five_seconds(guarded_server: Guarded) -> None:
+    """Row 7's one failed request was a read error on a reused connection. With uvicorn's default
+    5 s keep-alive the server closes an idle connection as soon as a client (or a proxy, which
+    keeps idle upstream connections for 60 s) may reuse it; the server now keeps it 75 s."""
+    host, port = guarded_server.url.removeprefix("http://").split(":")
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        for attempt in range(2):
+            sock.sendall(request)
+            reply = b""
+            while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+                chunk = sock.recv(4096)
+                assert chunk, f"the server closed the connection before answering request {attempt + 1}"
+                reply += chunk
+            assert reply.startswith(b"HTTP/1.1 200 "), reply[:200]
+            if attempt == 0:
+                time.sleep(6.5)  # longer than uvicorn's default keep-alive
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
