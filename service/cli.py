@@ -154,7 +154,13 @@ def _load_qa(settings: Settings):
         settings.embedding_model, settings.model_cache_dir, settings.torch_threads, backend=settings.embedding_backend
     )
     store.manifest.check_model(settings.embedding_model, embedder.dimension)
-    return QuestionAnswering(store, embedder)
+    from service.retrieval import FusionWeights
+    from service.translation import installed_dictionary
+
+    return QuestionAnswering(
+        store, embedder, FusionWeights.from_settings(settings),
+        dictionary=installed_dictionary(settings.dictionary_path, settings.model_cache_dir),
+    )
 
 
 def _check_text(text: str, settings: Settings) -> str:

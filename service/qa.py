@@ -17,6 +17,7 @@ from service.answering.scoring import SentenceScorer
 from service.answering.suggestions import StarterQuestions
 from service.language import Language, detect_language
 from service.retrieval import FusionWeights, HybridRetriever, Passage
+from service.translation import Dictionary
 from vectorstore.embedding import Embedder
 from vectorstore.store import VectorStore
 
@@ -48,11 +49,13 @@ class QuestionAnswering:
         weights: FusionWeights | None = None,
         policy: AbstentionPolicy | None = None,
         scorer: SentenceScorer | None | object = BUNDLED,
+        dictionary: Dictionary | None = None,
     ) -> None:
-        """`scorer`: the learned sentence scorer of fact answers; by default the committed weights
-        (`service/answering/data/sentence_scorer.json`), None for the evidence rules alone."""
+        """`weights` and `dictionary`: retrieval's, from the caller's settings (defaults: `Settings`'
+        defaults). `scorer`: the learned sentence scorer of fact answers; by default the committed
+        weights (`service/answering/data/sentence_scorer.json`), None for the evidence rules alone."""
         self.store = store
-        self.retriever = HybridRetriever(store, embedder, weights)
+        self.retriever = HybridRetriever(store, embedder, weights, dictionary)
         self.events = EventIndex.from_store(store.documents)
         self.starters = StarterQuestions(self.events, store.documents)
         self.followups = FollowUpResolver(self.events)

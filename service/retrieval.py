@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 import numpy as np
 
 from service.language import Language, keyword_query
@@ -36,18 +38,21 @@ from vectorstore.settings import Settings
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """Weights of the three rankings in the fused score, per question language."""
+    """Weights of the three rankings in the fused score, per question language.
+
+    The configurable ones default to `Settings`' defaults (one place per default); build the
+    configured weights with `from_settings`."""
 
     dense: float = 1.0
-    sentence_de: float = 2.0
-    sentence_en: float = 1.5
-    keyword_de: float = 0.3
-    keyword_en: float = 0.5
-    method: str = "relative"  # or "rrf"
+    sentence_de: float = Settings.sentence_weight_de
+    sentence_en: float = Settings.sentence_weight_en
+    keyword_de: float = Settings.keyword_weight_de
+    keyword_en: float = Settings.keyword_weight_en
+    method: str = Settings.fusion  # "relative" or "rrf"
     rrf_k: int = 60
-    candidates: int = 50
+    candidates: int = Settings.fusion_candidates
     answer_pool: int = 20  # passages whose sentences the answer builder may quote
-    crosslingual_shift: float = 1.0  # see vectorstore/crosslingual.py; 0 turns it off
+    crosslingual_shift: float = Settings.crosslingual_shift  # see vectorstore/crosslingual.py; 0 turns it off
     translations_per_word: int = 3  # German words per English word in the keyword query (service/translation.py)
 
     def keyword(self, language: Language) -> float:
@@ -100,22 +105,21 @@ class RetrievalResult:
 
 
 class HybridRetriever:
-    """question → ranked passages of one loaded store."""
+    """question → ranked passages of one loaded store.
+
+    `weights` and `dictionary` come from the caller's settings (the service passes them);
+    left out, they are the defaults of `Settings`, never the environment."""
 
     def __init__(
         self, store: FaissStore, embedder: Embedder, weights: FusionWeights | None = None,
         dictionary: Dictionary | None = None,
     ) -> None:
-        if weights is None or dictionary is None:
-            settings = Settings.from_env()
-            weights = weights or FusionWeights.from_settings(settings)
-            dictionary = dictionary if dictionary is not None else installed_dictionary(
-                settings.dictionary_path, settings.model_cache_dir
-            )
         self.store = store
         self.embedder = embedder
-        self.weights = weights
-        self.dictionary = dictionary
+        self.weights = weights or FusionWeights()
+        self.dictionary = dictionary if dictionary is not None else installed_dictionary(
+            Settings.dictionary_path, Path(Settings.model_cache_dir)
+        )
 
     def run(self, question: str, k: int, language: Language) -> RetrievalResult:
         w = self.weights

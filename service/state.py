@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from service.qa import QuestionAnswering
-from service.translation import installed_dictionary
+from service.retrieval import FusionWeights
+from service.translation import Dictionary, installed_dictionary
 from vectorstore.embedding import Embedder
 from vectorstore.errors import TagungsbotError
 from vectorstore.faiss_store import FaissStore
@@ -64,6 +65,9 @@ class ServiceState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.embedder: Embedder | None = None
+        # Retrieval's configuration, given to every store version's `QuestionAnswering`.
+        self.weights = FusionWeights.from_settings(settings)
+        self.dictionary: Dictionary | None = None  # read in `start`, with the model
         self._qa: QuestionAnswering | None = None
         self._not_ready = NotReady("the service is starting")
         self._lock = threading.Lock()
@@ -92,7 +96,7 @@ class ServiceState:
             )
             if self.settings.crosslingual_shift:
                 self.embedder.aligner()  # read (or compute once) now, not in the first English request
-            installed_dictionary(self.settings.dictionary_path, self.settings.model_cache_dir)  # likewise
+            self.dictionary = installed_dictionary(self.settings.dictionary_path, self.settings.model_cache_dir)
         except Exception as exc:  # noqa: BLE001 - the server stays up and says why (503), whatever failed
             if isinstance(exc, TagungsbotError):
                 log.error("%s", exc)
@@ -126,7 +130,7 @@ class ServiceState:
                     return self._qa.version
                 store = self.source.open()
                 store.manifest.check_model(self.settings.embedding_model, self.embedder.dimension)
-                qa = self.qa_factory(store, self.embedder)
+                qa = self.qa_factory(store, self.embedder, weights=self.weights, dictionary=self.dictionary)
             except Exception as exc:  # noqa: BLE001 - a damaged version must never stop the service
                 self._refused(wanted, exc)
                 return self._qa.version if self._qa else None
