@@ -2,7 +2,9 @@
 
 `GET /` serves the search page; `/?q=...` puts the query into the search box (escaped)
 and the page's script runs it, so any intranet page can point a plain HTML form here.
-`GET /widget.js` is the embeddable widget; `GET /static/{name}` the page's own files.
+`GET /admin` is the editors' page: it holds no data and needs no key to load; its script
+asks for the admin key and gets everything from /api/admin/* with it.
+`GET /widget.js` is the embeddable widget; `GET /static/{name}` the pages' own files.
 
 Caching: every file has a strong ETag (its content hash) and a conditional request gets
 304. A URL that carries the current hash as `?v=` (the search page links its files that
@@ -45,6 +47,8 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'"
 )
+# The editors' page: the same, and no other site may frame it (it acts with the admin key).
+ADMIN_CSP = PAGE_CSP + "; frame-ancestors 'none'"
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,24 @@ def search_page(
     return HTMLResponse(page, headers=headers)
 
 
+@router.get("/admin", response_class=HTMLResponse, summary="The editors' page (German): documents, feedback, unanswered questions")
+def admin_page() -> HTMLResponse:
+    files = assets()
+    page = Template(files["admin.html"].body.decode("utf-8")).substitute(
+        base_css_url=files["search.css"].url(),
+        css_url=files["admin.css"].url(),
+        js_url=files["admin.js"].url(),
+    )
+    headers = {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": ADMIN_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+    }
+    return HTMLResponse(page, headers=headers)
+
+
 @router.api_route("/widget.js", methods=["GET", "HEAD"], summary="The embeddable chat widget (one <script> tag)")
 def widget(request: Request) -> Response:
     # Host pages on other origins load it with a plain <script> tag; allow that explicitly.
@@ -132,5 +154,5 @@ def widget(request: Request) -> Response:
 def static_file(name: str, request: Request) -> Response:
     asset = assets().get(name)
     if asset is None or asset.name.endswith(".html"):
-        raise HTTPException(status_code=404, detail=f"no static file {name!r}; the page's files are search.css and search.js")
+        raise HTTPException(status_code=404, detail=f"no static file {name!r}; the pages' files are search.css, search.js, admin.css and admin.js")
     return asset_response(asset, request)
