@@ -15,16 +15,20 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vectorstore.errors import TagungsbotError
+from service.database import Database
 from service.dependencies import empty_message
+from service.feedback import AnswerSigner, FeedbackRecorder, RecentAnswers
 from service.limits import BodySizeLimit, EmbeddingSlots, RequestTimeout, embedding_slot
 from service.logging_config import close_logger, configure_logging, question_logger
 from service.metrics import MetricsMiddleware, ServiceMetrics, observed_qa_factory
 from service.ratelimit import RateLimiter
+from service.redaction import Redactor
 from service.reindex import Reindexer
 from service.routers import admin, ask, docs, documents, feedback, health, metrics, pages, reports, search, suggestions
 from service.schemas import EXAMPLE_QUESTION, ErrorResponse
 from service.security import AccessPolicy, ClientAddress, check_exposure, require_tool_access
 from service.state import ServiceState
+from service.unanswered import UnansweredRecorder
 from vectorstore.settings import Settings
 
 log = logging.getLogger("tagungsbot.service")
@@ -74,11 +78,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     questions = question_logger(settings)
     state.qa_factory = observed_qa_factory(service_metrics, questions)
 
+    # Feedback and unanswered questions (issue 13): one SQLite file in the data folder. A database
+    # that cannot be opened leaves the service answering, without recording (logged).
+    database = Database(settings.data_dir, settings.feedback_retention_days, settings.unanswered_retention_days)
+    redactor = Redactor()
+    unanswered = UnansweredRecorder(
+        database, redactor, lambda text: state.embedder.encode_query(text), settings.record_unanswered,  # type: ignore[union-attr]
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database.open()
+        app.state.feedback = FeedbackRecorder(database, AnswerSigner.from_data_dir(settings.data_dir), RecentAnswers(), redactor)
+        unanswered.start()
+        if settings.record_unanswered:
+            log.info("recording unanswered questions (redacted) in %s, kept %d days", database.path,
+                     settings.unanswered_retention_days)
         state.start()
         yield
         state.stop()
+        unanswered.stop()
+        database.close()
         close_logger(questions)
 
     app = FastAPI(
@@ -99,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = service_metrics
     app.state.reindexer = Reindexer(state, on_result=lambda result: service_metrics.reindex.labels(result).inc())
     app.state.started_monotonic = time.monotonic()
+    app.state.database = database
+    app.state.unanswered = unanswered
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException):

@@ -90,6 +90,9 @@ class AskResponse(BaseModel):
     resolved_question: str | None = Field(None, description="The standalone question that was answered (a follow-up resolved).")
     event: str | None = Field(None, description="The event the answer comes from, when it comes from one.")
     suggestions: list[str] = Field(default_factory=list, description="Questions to offer next (greetings, help, clarifications).")
+    answer_id: str = Field(
+        "", description="Identifies this answer for POST /api/feedback (empty outside the HTTP service).",
+    )
 
 
 class SearchRequest(BaseModel):

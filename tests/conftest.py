@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ def base_env(index_dir: Path, corpus_dir: Path = CORPUS, **extra: str) -> dict[s
         TAGUNGSBOT_PROGRESS="0",
     )
     env.update(extra)
+    if "TAGUNGSBOT_DATA_DIR" not in env:  # feedback database and signing secret: never the repo's data/ folder
+        env["TAGUNGSBOT_DATA_DIR"] = tempfile.mkdtemp(prefix="tagungsbot-data-")
     return env
 
 

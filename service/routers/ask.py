@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from service.answering.compose import Answer
 from service.dependencies import check_question, get_qa, get_settings
 from service.qa import QuestionAnswering
 from service.schemas import AskRequest, AskResponse, CitationOut, ErrorResponse, PartOut
+from service.unanswered import Unanswered
 from vectorstore.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["ask"])
 
 
-def answer_to_response(answer: Answer, took_ms: float) -> AskResponse:
+def answer_to_response(answer: Answer, took_ms: float, answer_id: str = "") -> AskResponse:
+    """The API's shape of `answer`; `answer_id` for feedback (the HTTP service signs one, see service/feedback.py)."""
     return AskResponse(
         answer=answer.answer,
         abstained=answer.abstained,
@@ -25,6 +27,7 @@ def answer_to_response(answer: Answer, took_ms: float) -> AskResponse:
         resolved_question=answer.resolved_question,
         event=answer.event,
         suggestions=list(answer.suggestions),
+        answer_id=answer_id,
     )
 
 
@@ -36,10 +39,17 @@ def answer_to_response(answer: Answer, took_ms: float) -> AskResponse:
 )
 def ask(
     body: AskRequest,
+    request: Request,
     qa: QuestionAnswering = Depends(get_qa),
     settings: Settings = Depends(get_settings),
 ) -> AskResponse:
     question = check_question(body.question, settings)
     top_k = min(body.top_k or settings.top_k, settings.max_top_k)
     result = qa.ask(question, top_k, history=body.history)
-    return answer_to_response(result.answer, result.took_ms)
+    answer = result.answer
+    # Signing is microseconds; recording an abstention only queues it (redaction, embedding and the
+    # write happen in the background), so neither adds disk time to the request.
+    answer_id = request.app.state.feedback.remember(question, answer.answer, qa.version)
+    if answer.abstained:
+        request.app.state.unanswered.offer(Unanswered(answer.resolved_question or question, answer.language, qa.version))
+    return answer_to_response(answer, result.took_ms, answer_id)
