@@ -16,8 +16,10 @@ The load generator runs on the same two cores as the server and takes a share of
 
 `main_new` (`tagungsbot bench --only ask_new`, or `python -m bench.perf.run_all --only ask_new`) measures the issue-11 target alone: /api/ask over HTTP with every
 question new, i.e. the conference and event-set questions, each sent once to a fresh server
-over the five-report store, so every request embeds its question (no query cache). It
-writes bench/results/perf_ask_new.json; target p50 ≤ 15 ms, p95 ≤ 40 ms.
+over the five-report store, so every request embeds its question (no query cache); then the
+same on another fresh server as a chat (issue 12 target): each question with the turn before
+it as `history`, plus the follow-up set with its own histories. It writes
+bench/results/perf_ask_new.json; target p50 ≤ 15 ms (both), p95 ≤ 40 ms.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from bench.datasets import followup_cases
 from bench.perf.common import (
     REPO, RESULTS, WORK, XQUAD, conference_questions, ensure_conference_index, event_questions, load_embedder, machine_facts,
     merge_runs, percentiles, read_jsonl, server_env, start_server, write_result,
@@ -285,20 +288,33 @@ def new_questions() -> list[str]:
     return list(dict.fromkeys(conference_questions() + event_questions()))
 
 
-def every_question_new(url: str, questions: Sequence[str]) -> dict[str, Any]:
-    """Each question once, one at a time: a fresh server has none of them in its query cache."""
+def every_question_new(url: str, questions: Sequence[str], with_history: bool = False) -> dict[str, Any]:
+    """Each question once, one at a time: a fresh server has none of them in its query cache.
+
+    `with_history`: as in a chat, each question carries the turn before it (the previous
+    question and the answer the server gave), and the follow-up set's questions come with
+    their own histories; the conversation is resolved on every request."""
     import httpx
 
     lat, errors = [], 0
+    turns: list[tuple[str, list[dict[str, str]] | None]] = [(q, None) for q in questions]
+    if with_history:
+        turns += [(case.question, list(case.history)) for case in followup_cases()]
+    previous: dict[str, str] | None = None
     with httpx.Client(base_url=url, timeout=30.0) as client:
         for question in WARM_UP:
             client.post("/api/ask", json={"question": question})
-        for question in questions:
+        for question, history in turns:
+            body: dict[str, Any] = {"question": question}
+            if with_history:
+                body["history"] = history if history is not None else ([previous] if previous else [])
             began = time.perf_counter()
-            response = client.post("/api/ask", json={"question": question})
+            response = client.post("/api/ask", json=body)
             lat.append((time.perf_counter() - began) * 1000)
             errors += response.status_code != 200
-    return {"latency_ms": percentiles(lat), "errors": errors}
+            if response.status_code == 200:
+                previous = {"question": question, "answer": response.json()["answer"][:4000]}
+    return {"latency_ms": percentiles(lat), "errors": errors, "requests": len(turns)}
 
 
 def main_new(argv: list[str] | None = None) -> int:
@@ -310,15 +326,18 @@ def main_new(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     index_dir = args.index_dir or ensure_five_report_index()
     questions = new_questions()[: args.questions or None]
-    runs = []
+    runs, chat_runs = [], []
     for i in range(args.runs):
-        print(f"ask_new: run {i + 1}/{args.runs} ({len(questions)} questions, fresh server) ...", flush=True)
-        server = start_server(server_env(index_dir), WORK / "logs")
-        try:
-            runs.append(every_question_new(server.url, questions))
-        finally:
-            server.stop()
+        for with_history, into in ((False, runs), (True, chat_runs)):
+            label = "with history" if with_history else "standalone"
+            print(f"ask_new: run {i + 1}/{args.runs}, {label} ({len(questions)} questions, fresh server) ...", flush=True)
+            server = start_server(server_env(index_dir), WORK / "logs")
+            try:
+                into.append(every_question_new(server.url, questions, with_history))
+            finally:
+                server.stop()
     latency = merge_runs([r["latency_ms"] for r in runs])
+    chat_latency = merge_runs([r["latency_ms"] for r in chat_runs])
     from vectorstore.settings import Settings
 
     payload = {
@@ -331,13 +350,21 @@ def main_new(argv: list[str] | None = None) -> int:
             "meets_target": bool(latency.get("p50") is not None and latency["p50"] <= TARGET_P50_MS
                                  and latency["p95"] <= TARGET_P95_MS),
         },
+        "ask_with_history_every_question_new": {
+            "latency_ms": chat_latency, "errors": sum(r["errors"] for r in chat_runs),
+            "requests_per_run": chat_runs[0]["requests"] if chat_runs else 0,
+            "target_ms": {"p50": TARGET_P50_MS},
+            "meets_target": bool(chat_latency.get("p50") is not None and chat_latency["p50"] <= TARGET_P50_MS),
+        },
         "per_run": runs,
+        "per_run_with_history": chat_runs,
         "note": "sequential client on the same 2 cores as the server; each run a fresh server, each question sent "
                 "once per run (never in the query cache); two warm-up questions outside the sets first; "
                 "medians over runs; rate limit off",
     }
     path = write_result("perf_ask_new", payload, args.out)
-    print(f"ask_new: p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms; wrote {path}")
+    print(f"ask_new: p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms; with history p50 "
+          f"{chat_latency.get('p50')} ms, p95 {chat_latency.get('p95')} ms; wrote {path}")
     return 0
 
 
