@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -29,6 +29,7 @@ _BLOCK_NAME = re.compile(r"^[0-9a-f]{32}\.npy$")
 """Finished blocks; everything else in the cache folder is scratch (see `clear_scratch`)."""
 
 BLOCK_TEXTS = 4096
+PROGRESS_BATCHES = 4  # with a progress listener, it hears after every 4 batches of a block
 """Texts per saved block: a few minutes of work on two cores, so little is lost on a crash."""
 
 
@@ -42,13 +43,14 @@ class BlockEmbedder:
 
     def __init__(
         self, embedder: Embedder, folder: Path, batch_size: int = 32, progress: bool = False,
-        block_texts: int = BLOCK_TEXTS,
+        block_texts: int = BLOCK_TEXTS, on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.embedder = embedder
         self.folder = Path(folder)
         self.batch_size = batch_size
         self.progress = progress
         self.block_texts = max(1, block_texts)
+        self.on_progress = on_progress  # told (texts done, texts in all) while embedding
         self.resumed = 0  # texts whose vectors came from a block of an earlier, interrupted run
 
     def _block_path(self, keys: Sequence[str]) -> Path:
@@ -72,17 +74,30 @@ class BlockEmbedder:
             path = self._block_path(block_keys)
             vectors = _load_block(path, len(block_keys), dim)
             if vectors is None:
-                fresh = self.embedder.encode_passages(list(texts[begin : begin + self.block_texts]), batch_size=self.batch_size)
+                fresh = self._encode(list(texts[begin : begin + self.block_texts]), begin, len(texts))
                 _save_atomically(path, fresh)
                 vectors = np.load(path, mmap_mode="r")
             else:
                 self.resumed += len(block_keys)
             parts.append(vectors)
+            if self.on_progress is not None:
+                self.on_progress(begin + len(block_keys), len(texts))
             if bar is not None:
                 bar.update(len(block_keys))
         if bar is not None:
             bar.close()
         return parts[0] if len(parts) == 1 else gather_rows(parts, self.folder / "fresh.npy")
+
+    def _encode(self, texts: list[str], offset: int, total: int) -> np.ndarray:
+        """Embed one block; with a progress listener in steps of a few batches, telling it after each."""
+        if self.on_progress is None:
+            return self.embedder.encode_passages(texts, batch_size=self.batch_size)
+        step = self.batch_size * PROGRESS_BATCHES
+        pieces = []
+        for start in range(0, len(texts), step):
+            pieces.append(self.embedder.encode_passages(texts[start : start + step], batch_size=self.batch_size))
+            self.on_progress(offset + min(start + step, len(texts)), total)
+        return np.concatenate(pieces).astype(np.float32, copy=False)
 
     def drop(self) -> None:
         """Remove the cache once its vectors are committed into a store version."""

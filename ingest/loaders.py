@@ -1,8 +1,13 @@
 """Read corpus files into structured blocks: headings, paragraphs, list items.
 
 Supported: `.md` (optional YAML front matter for metadata), `.txt`, `.html`/`.htm`
-(main text only, through trafilatura) and `.pdf` (the text layer, through pypdf).
+(main text only, through trafilatura), `.pdf` (the text layer, through pypdf; /Title and
+/CreationDate as metadata) and `.docx` (through python-docx: "Heading N"/"Überschrift N" and
+Title paragraphs become headings, list paragraphs list items; core properties as metadata).
 Every failure becomes a `LoadError` that names the file and says what to do.
+
+An editor's metadata corrections live beside a document as `<file>.meta.json` (see
+`ingest.event_metadata`); the scanner knows these sidecars and never lists them as documents.
 """
 
 from __future__ import annotations
@@ -17,13 +22,19 @@ from typing import Any, Literal
 
 from charset_normalizer import from_bytes
 
-SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
+SIDECAR_SUFFIX = ".meta.json"
+"""`bericht.pdf.meta.json` holds the editor's metadata corrections of `bericht.pdf`."""
 
 BlockKind = Literal["heading", "paragraph", "list_item"]
 
 
 class LoadError(Exception):
     """A corpus file could not be read; the message names the file and the fix."""
+
+
+class NoTextLayerError(LoadError):
+    """A PDF whose pages hold no text (scanned images): it needs OCR before it can be read."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,9 @@ class LoadedFile:
     title: str | None
     blocks: list[Block]
     metadata: dict[str, Any] = field(default_factory=dict)
+    head: tuple[str, ...] = ()
+    """The first lines as laid out, where the blocks join them (PDF): labelled metadata
+    ("Ort: Husum") is looked for there (see `ingest.event_metadata`)."""
 
 
 def read_text_file(path: Path, max_bytes: int) -> str:
@@ -182,7 +196,9 @@ def load_pdf(path: Path, max_bytes: int) -> LoadedFile:
         if reader.is_encrypted:
             raise LoadError(f"{path}: the PDF is encrypted; save an unprotected copy into the corpus folder")
         pages = [page.extract_text() or "" for page in reader.pages]
-        info_title = reader.metadata.title if reader.metadata else None
+        info = reader.metadata
+        info_title = info.title if info else None
+        created = _pdf_date(info.get("/CreationDate")) if info else None
     except LoadError:
         raise
     except (PdfReadError, OSError, ValueError, KeyError) as exc:
@@ -195,8 +211,95 @@ def load_pdf(path: Path, max_bytes: int) -> LoadedFile:
         blocks.append(Block("paragraph", paragraphs[0], section=f"Seite {number}"))
         blocks.extend(Block("paragraph", p) for p in paragraphs[1:])
     if not blocks:
-        raise LoadError(f"{path}: the PDF has no text layer (scanned images?); run OCR on it first")
-    return LoadedFile(path, str(info_title) if info_title else None, blocks, {})
+        raise NoTextLayerError(
+            f"{path}: the PDF has no text layer (its pages are images, e.g. scanned); run OCR on it first "
+            f"(e.g. ocrmypdf) and use the PDF with text"
+        )
+    title = str(info_title).strip() if info_title and str(info_title).strip() else None
+    metadata: dict[str, Any] = {}
+    if title:
+        metadata["title"] = title
+    if created:
+        metadata["created"] = created
+    head = tuple(line.strip() for line in pages[0].splitlines()[:HEAD_LINES] if line.strip()) if pages else ()
+    return LoadedFile(path, title, blocks, metadata, head)
+
+
+HEAD_LINES = 30
+_PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?")
+
+
+def _pdf_date(value: object) -> str | None:
+    """ISO date of a PDF date string ("D:20251008120000+02'00'" → "2025-10-08"), or None."""
+    match = _PDF_DATE.match(str(value or "").strip())
+    if not match:
+        return None
+    year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"
+    return f"{year}-{month}-{day}"
+
+
+_DOCX_HEADING = re.compile(r"^(?:heading|überschrift)\s*(\d)$", re.I)
+_DOCX_TITLE = {"title", "titel"}
+_DOCX_LIST = re.compile(r"^(?:list|liste|aufzählung|listenabsatz)", re.I)
+
+
+def load_docx(path: Path, max_bytes: int) -> LoadedFile:
+    """Paragraphs and tables of a Word document in reading order.
+
+    Heading styles ("Heading 2", German "Überschrift 2") become headings of that level, the
+    Title style a level-1 heading; list styles and numbered paragraphs become list items.
+    The core properties give `title` and `created` (ISO date).
+    """
+    import zipfile
+
+    import docx
+    from docx.table import Table
+
+    _read_bytes(path, max_bytes)  # size and permission checks
+    try:
+        document = docx.Document(str(path))
+        items = list(document.iter_inner_content())
+        props = document.core_properties
+        prop_title = (props.title or "").strip() or None
+        created = props.created.date().isoformat() if props.created else None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise LoadError(f"{path}: the Word document cannot be read ({exc}); save it again as .docx in Word or LibreOffice") from exc
+    except Exception as exc:  # python-docx raises its own and lxml's errors for damaged parts
+        raise LoadError(f"{path}: the Word document cannot be read ({type(exc).__name__}: {exc}); save it again as .docx") from exc
+    blocks: list[Block] = []
+    title: str | None = prop_title
+    for item in items:
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells = list(dict.fromkeys(" ".join(c.text.split()) for c in row.cells))
+                text = " | ".join(c for c in cells if c)
+                if text:
+                    blocks.append(Block("paragraph", text))
+            continue
+        text = " ".join(item.text.split())
+        if not text:
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        heading = _DOCX_HEADING.match(style.strip())
+        numbered = item._p.pPr is not None and item._p.pPr.numPr is not None
+        if style.strip().lower() in _DOCX_TITLE:
+            title = title or text
+            blocks.append(Block("heading", text, level=1))
+        elif heading:
+            blocks.append(Block("heading", text, level=max(1, int(heading.group(1)))))
+        elif _DOCX_LIST.match(style.strip()) or numbered:
+            blocks.append(Block("list_item", f"• {text}"))
+        else:
+            blocks.append(Block("paragraph", text))
+    if not blocks:
+        raise LoadError(f"{path}: the Word document holds no text; fill it or remove it")
+    title = title or next((b.text for b in blocks if b.kind == "heading"), None)
+    metadata: dict[str, Any] = {}
+    if prop_title:
+        metadata["title"] = prop_title
+    if created:
+        metadata["created"] = created
+    return LoadedFile(path, title, blocks, metadata)
 
 
 def load_file(path: Path, max_bytes: int) -> LoadedFile:
@@ -210,6 +313,8 @@ def load_file(path: Path, max_bytes: int) -> LoadedFile:
         return load_html(path, max_bytes)
     if suffix == ".pdf":
         return load_pdf(path, max_bytes)
+    if suffix == ".docx":
+        return load_docx(path, max_bytes)
     raise LoadError(f"{path}: unsupported file type {suffix!r}; supported are {', '.join(SUPPORTED_SUFFIXES)}")
 
 
@@ -237,7 +342,9 @@ class CorpusScanner:
     already listed (a file is ingested once, a folder walked once, so loops end). Every
     entry left out is reported with the reason: a symlink pointing outside the corpus, a
     symlink loop, a broken symlink, an unreadable folder, an unsupported type, a special
-    file (FIFO, socket, device), a hidden entry or a README.
+    file (FIFO, socket, device), a hidden entry or a README. A metadata sidecar
+    (`<file>.meta.json`) beside its document is part of that document and not listed; one
+    whose document is gone is reported.
     """
 
     def __init__(self, corpus_dir: Path) -> None:
@@ -291,6 +398,12 @@ class CorpusScanner:
         rel = self._rel(path)
         if not regular:
             skipped.append(SkippedFile(rel, "not a regular file (FIFO, socket or device); only documents are read"))
+        elif path.name.lower().endswith(SIDECAR_SUFFIX) and len(path.name) > len(SIDECAR_SUFFIX):
+            document = path.with_name(path.name[: -len(SIDECAR_SUFFIX)])
+            if not document.exists():
+                skipped.append(SkippedFile(
+                    rel, f"metadata corrections of {document.name}, which is not in the corpus; delete this file"
+                ))
         elif path.name.lower() == "readme.md":
             skipped.append(SkippedFile(rel, "README files describe the folder and are not ingested"))
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:

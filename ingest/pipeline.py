@@ -5,6 +5,13 @@
 A run over an unchanged corpus (same files, model and chunking) writes nothing. A run
 after a change embeds only chunks and sentences whose text is new: everything else
 re-uses the vectors of the previous version, matched by content hash.
+
+An editor's metadata corrections (`<file>.meta.json`, see `ingest.event_metadata`) count
+as part of their document: the document's hash in the manifest covers them, so a
+correction alone makes the next run take that document up again.
+
+A `progress(stage, done, total)` callback hears where a run is: "reading" (files),
+"embedding" (texts), "writing" (the store); the admin re-index shows it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import numpy as np
 from ingest.chunking import Chunker, ChunkingConfig
 from ingest.embedding_cache import BlockEmbedder, clear_scratch, embedding_cache_dir, gather
 from ingest.cleaning import clean
+from ingest.event_metadata import EventMetadata, read_corrections, sidecar_of
 from ingest.loaders import CorpusScanner, LoadError, SkippedFile, load_file
 from ingest.sentences import split_sentences
 from vectorstore.embedding import Embedder
@@ -34,6 +42,9 @@ from vectorstore.settings import Settings
 from vectorstore.store import StoreWriter, open_writer
 
 log = logging.getLogger("tagungsbot.ingest")
+
+Progress = Callable[[str, int, int], None]
+"""Told (stage, done, total) as an ingest goes on."""
 
 
 @dataclass
@@ -77,8 +88,10 @@ def file_hashes(
 ) -> dict[str, str]:
     """SHA-256 of each file's bytes, keyed by its path below the corpus folder.
 
-    An unreadable file raises `LoadError`, or, when `skipped` is given, is left out and
-    recorded there with the reason (`--skip-unreadable`).
+    A document with metadata corrections gets "<sha256>+meta:<first 16 hex of the
+    sidecar's sha256>", so that a correction changes its hash. An unreadable file raises
+    `LoadError`, or, when `skipped` is given, is left out and recorded there with the
+    reason (`--skip-unreadable`).
     """
     hashes: dict[str, str] = {}
     for path in paths:
@@ -96,6 +109,13 @@ def file_hashes(
             skipped.append(SkippedFile(rel, f"cannot be read ({exc.strerror or exc}); fix its permissions or remove it"))
             continue
         hashes[rel] = digest.hexdigest()
+        try:
+            sidecar = sidecar_of(path).read_bytes()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue  # reported with the reason when the document is loaded
+        hashes[rel] += "+meta:" + hashlib.sha256(sidecar).hexdigest()[:16]
     return hashes
 
 
@@ -111,8 +131,11 @@ class _Prepared:
 class Ingestor:
     """Builds or updates the store under `settings.index_dir` from `settings.corpus_dir`."""
 
-    def __init__(self, settings: Settings, embedder_factory: Callable[[], Embedder] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder_factory: Callable[[], Embedder] | None = None, progress: Progress | None = None,
+    ) -> None:
         self.settings = settings
+        self.progress: Progress = progress or (lambda stage, done, total: None)
         self.chunking = ChunkingConfig(settings.chunk_size, settings.chunk_overlap)
         self._embedder_factory = embedder_factory or (
             lambda: Embedder.load(
@@ -155,7 +178,7 @@ class Ingestor:
         paths = listing.files
         if not paths:
             raise CorpusError(
-                f"no .md, .txt, .html or .pdf files in {corpus_dir.resolve()}; add documents or set TAGUNGSBOT_CORPUS_DIR"
+                f"no .md, .txt, .html, .pdf or .docx files in {corpus_dir.resolve()}; add documents or set TAGUNGSBOT_CORPUS_DIR"
                 + (f" ({len(listing.skipped)} entries skipped: see the messages above)" if listing.skipped else "")
             )
         unreadable: list[SkippedFile] = []
@@ -200,7 +223,9 @@ class Ingestor:
             },
         )
         content = StoreContent(prepared.documents, prepared.chunks, vectors, prepared.sentences, sentence_vectors)
+        self.progress("writing", 0, 1)
         write_store(index_dir, content, manifest)
+        self.progress("writing", 1, 1)
         self._block_embedder().drop()  # committed: the resume cache of this run is no longer needed
         clean_up(index_dir)
         return IngestReport(
@@ -252,7 +277,9 @@ class Ingestor:
             files={k: v for k, v in hashes.items() if k not in skipped}, chunk_count=len(content.chunks),
             index_type=self.settings.milvus_index, extra={"skipped": skipped},
         )
+        self.progress("writing", 0, 1)
         published = writer.write(content, manifest, retire=retire, rebuild=rebuild)
+        self.progress("writing", 1, 1)
         return IngestReport(
             version=published.version, up_to_date=False, documents=len(manifest.files), chunks=published.chunk_count,
             sentences=int(published.extra.get("sentences", 0)), embedded=embedded, reused=reused,
@@ -293,10 +320,13 @@ class Ingestor:
         sentence_texts: list[str] = []
         skipped: list[SkippedFile] = []
         corpus_dir = self.settings.corpus_dir
-        for path in paths:
+        event_metadata = EventMetadata()
+        self.progress("reading", 0, len(paths))
+        for number, path in enumerate(paths, start=1):
             rel = path.relative_to(corpus_dir).as_posix()
             try:
-                doc = clean(load_file(path, self.settings.max_file_bytes), corpus_dir, hashes[rel])
+                loaded = event_metadata.run(load_file(path, self.settings.max_file_bytes), read_corrections(path))
+                doc = clean(loaded, corpus_dir, hashes[rel])
                 if not doc.text.strip():
                     raise LoadError(f"{path}: holds no text; remove the empty file or fill it")
             except LoadError as exc:
@@ -305,6 +335,8 @@ class Ingestor:
                 log.warning("skipped: %s", exc)
                 skipped.append(SkippedFile(rel, str(exc).removeprefix(f"{path}: ")))
                 continue
+            finally:
+                self.progress("reading", number, len(paths))
             documents.append(doc)
             for chunk in chunker.run(doc):
                 row = len(chunks)
@@ -321,6 +353,7 @@ class Ingestor:
         return BlockEmbedder(
             self.embedder, embedding_cache_dir(self.settings.index_dir), self.settings.batch_size,
             progress=self.settings.show_progress,
+            on_progress=lambda done, total: self.progress("embedding", done, total),
         )
 
     def _embed(self, prepared: _Prepared, previous: FaissStore | None) -> tuple[np.ndarray, np.ndarray, int, int]:

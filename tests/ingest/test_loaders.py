@@ -96,7 +96,7 @@ def test_damaged_pdf_is_refused(tmp_path: Path) -> None:
 
 
 def test_discover_skips_hidden_files_readmes_and_unsupported_types(tmp_path: Path) -> None:
-    for name in ["a.md", "b.txt", "c.html", "d.pdf", "e.docx", ".versteckt.md", "README.md"]:
+    for name in ["a.md", "b.txt", "c.html", "d.pdf", "e.doc", ".versteckt.md", "README.md"]:
         (tmp_path / name).write_text("x", encoding="utf-8")
     (tmp_path / "unter").mkdir()
     (tmp_path / "unter" / "f.md").write_text("x", encoding="utf-8")
@@ -159,3 +159,131 @@ def test_scanner_follows_links_inside_the_corpus_once(tmp_path: Path) -> None:
     assert "already read" in skipped["alias/"]
     assert "same file as echt/b.md" in skipped["kopie.md"]
     assert "hidden" in skipped[".entwurf"]
+
+
+# --- .docx, PDF metadata, event metadata and the editor's corrections (issue 13) -----------
+
+
+def write_docx(path: Path, title: str | None = None, created=None) -> Path:
+    """A Word document as editors write them: Title, German and English heading styles, lists, a table."""
+    import datetime as dt
+
+    import docx
+
+    document = docx.Document()
+    if title:
+        document.core_properties.title = title
+    document.core_properties.created = created or dt.datetime(2026, 1, 5, 9, 0)
+    document.add_paragraph("Rückblick auf das Forum Wattenmeer", style="Title")
+    document.add_paragraph("Ort: Husum")
+    document.add_paragraph("Datum: 12.–13. März 2026")
+    document.add_heading("Eröffnung", level=1)
+    document.add_paragraph("Die Gastgeberin eröffnete das Forum am Morgen.")
+    heading = document.add_paragraph("Workshops")
+    heading.style = document.styles.add_style("Überschrift 2", 1)  # a German Word's style name
+    document.add_paragraph("Salzwiesen", style="List Bullet")
+    document.add_paragraph("Deichbau", style="List Number")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "Raum"
+    table.rows[0].cells[1].text = "Saal 2"
+    document.save(str(path))
+    return path
+
+
+def test_docx_headings_become_sections_lists_items_and_core_properties_metadata(tmp_path: Path) -> None:
+    path = write_docx(tmp_path / "forum.docx", title="Forum Wattenmeer 2026")
+    loaded = load_file(path, LIMIT)
+    assert loaded.title == "Forum Wattenmeer 2026"
+    assert loaded.metadata == {"title": "Forum Wattenmeer 2026", "created": "2026-01-05"}
+    kinds = [(b.kind, b.level, b.text) for b in loaded.blocks]
+    assert ("heading", 1, "Eröffnung") in kinds
+    assert ("heading", 2, "Workshops") in kinds
+    assert ("list_item", 0, "• Salzwiesen") in kinds and ("list_item", 0, "• Deichbau") in kinds
+    assert ("paragraph", 0, "Raum | Saal 2") in kinds
+    doc = clean(loaded, tmp_path, "h")
+    assert doc.section_at(doc.text.index("Deichbau")) == "Workshops"
+    assert doc.section_at(doc.text.index("Gastgeberin")) == "Eröffnung"
+
+
+def test_docx_without_title_property_takes_the_title_paragraph(tmp_path: Path) -> None:
+    import docx
+
+    path = write_docx(tmp_path / "forum.docx")
+    document = docx.Document(str(path))
+    assert not document.core_properties.title
+    assert load_file(path, LIMIT).title == "Rückblick auf das Forum Wattenmeer"
+
+
+def test_a_damaged_docx_fails_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "kaputt.docx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(LoadError, match="kaputt.docx: the Word document cannot be read.*save it again"):
+        load_file(path, LIMIT)
+
+
+def test_pdf_title_and_creation_date_become_metadata(tmp_path: Path) -> None:
+    import datetime as dt
+
+    pdf = FPDF()
+    pdf.set_title("Forum Wattenmeer 2026")
+    pdf.set_creation_date(dt.datetime(2026, 3, 20, 10, 0, tzinfo=dt.timezone.utc))
+    pdf.set_font("helvetica", size=12)
+    pdf.add_page()
+    pdf.multi_cell(0, 10, "Das Forum tagte in Husum.")
+    pdf.output(str(tmp_path / "forum.pdf"))
+    loaded = load_file(tmp_path / "forum.pdf", LIMIT)
+    assert loaded.title == "Forum Wattenmeer 2026"
+    assert loaded.metadata == {"title": "Forum Wattenmeer 2026", "created": "2026-03-20"}
+
+
+def test_event_metadata_from_labelled_first_lines_and_the_editors_corrections_win(tmp_path: Path) -> None:
+    from ingest.event_metadata import EventMetadata, read_corrections, write_corrections
+
+    path = write_docx(tmp_path / "forum.docx")
+    found = EventMetadata().run(load_file(path, LIMIT), {})
+    assert found.metadata["place"] == "Husum"
+    assert (found.metadata["event_start"], found.metadata["event_end"]) == ("2026-03-12", "2026-03-13")
+    write_corrections(path, {"place": "Tönning", "event": "Forum Wattenmeer", "start_date": "2026-03-11"})
+    assert (tmp_path / "forum.docx.meta.json").exists()
+    corrected = EventMetadata().run(load_file(path, LIMIT), read_corrections(path))
+    assert corrected.metadata["place"] == "Tönning"
+    assert corrected.metadata["event"] == "Forum Wattenmeer"
+    assert corrected.metadata["event_start"] == "2026-03-11"
+    assert corrected.metadata["event_end"] == "2026-03-13"  # not corrected: as read
+    write_corrections(path, {})
+    assert not (tmp_path / "forum.docx.meta.json").exists()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("8.–9. Oktober 2025", ("2025-10-08", "2025-10-09")),
+    ("08.10.2025", ("2025-10-08", "2025-10-08")),
+    ("30. September – 1. Oktober 2025", ("2025-09-30", "2025-10-01")),
+    ("October 8–9, 2025", ("2025-10-08", "2025-10-09")),
+    ("8–9 October 2025", ("2025-10-08", "2025-10-09")),
+    ("2025-10-08 bis 2025-10-09", ("2025-10-08", "2025-10-09")),
+    ("ab 9 Uhr", (None, None)),
+])
+def test_event_dates_in_german_english_and_iso(text: str, expected: tuple) -> None:
+    from ingest.event_metadata import event_dates
+
+    assert event_dates(text) == expected
+
+
+def test_a_broken_sidecar_names_itself_and_the_fix(tmp_path: Path) -> None:
+    from ingest.event_metadata import read_corrections
+
+    (tmp_path / "a.md").write_text("# A\n\nText.\n", encoding="utf-8")
+    (tmp_path / "a.md.meta.json").write_text('{"start_date": "morgen"}', encoding="utf-8")
+    with pytest.raises(LoadError, match=r"a.md.meta.json: the metadata corrections are invalid .*YYYY-MM-DD"):
+        read_corrections(tmp_path / "a.md")
+
+
+def test_scanner_keeps_sidecars_out_of_documents_and_noise_but_reports_orphans(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# A\n\nText.\n", encoding="utf-8")
+    (tmp_path / "a.md.meta.json").write_text('{"place": "Husum"}', encoding="utf-8")
+    (tmp_path / "weg.pdf.meta.json").write_text('{"place": "Husum"}', encoding="utf-8")
+    listing = CorpusScanner(tmp_path).run()
+    assert [p.name for p in listing.files] == ["a.md"]
+    assert [(s.path, s.reason) for s in listing.skipped] == [
+        ("weg.pdf.meta.json", "metadata corrections of weg.pdf, which is not in the corpus; delete this file"),
+    ]

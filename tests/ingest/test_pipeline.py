@@ -131,7 +131,7 @@ def test_corpus_without_documents_is_a_clear_cli_error(tmp_path: Path) -> None:
     (tmp_path / "corpus" / "bild.png").write_bytes(b"\x89PNG")
     result = tagungsbot("ingest", env=base_env(tmp_path / "index", tmp_path / "corpus"))
     assert result.returncode == 1
-    assert "no .md, .txt, .html or .pdf files" in result.stderr
+    assert "no .md, .txt, .html, .pdf or .docx files" in result.stderr
 
 
 def test_symlinks_leaving_the_corpus_are_never_ingested_and_every_skip_is_reported(
@@ -141,13 +141,13 @@ def test_symlinks_leaving_the_corpus_are_never_ingested_and_every_skip_is_report
     shutil.copytree(CORPUS, corpus)
     (corpus / "passwd.txt").symlink_to("/etc/passwd")
     (corpus / "kreis.md").symlink_to("kreis.md")
-    (corpus / "anhang.docx").write_bytes(b"PK\x03\x04")
+    (corpus / "anhang.doc").write_bytes(b"\xd0\xcf\x11\xe0")
     result = tagungsbot("ingest", "--json", env=base_env(index_copy, corpus))
     assert result.returncode == 0, result.stderr
     skipped = {item["path"]: item["reason"] for item in json.loads(result.stdout)["skipped"]}
     assert "symlink to /etc/passwd, outside the corpus folder" in skipped["passwd.txt"]
     assert "symlink loop" in skipped["kreis.md"]
-    assert "unsupported file type '.docx'" in skipped["anhang.docx"]
+    assert "unsupported file type '.doc'" in skipped["anhang.doc"]
     assert "skipped passwd.txt: symlink to /etc/passwd" in result.stderr  # the log says it too
     store = FaissStore.load(index_copy)
     assert set(store.documents) == {"fachtagung-qualitaetsarbeit-2025.md"}
