@@ -163,6 +163,14 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def _encode_one_query(self, text: str) -> np.ndarray:
+        """One question's vector; the ONNX runtime's direct path when the model has one."""
+        embed_one = getattr(self.model[0], "embed_one", None) if len(self.model) == 1 else None
+        if embed_one is None:
+            return self._encode([text], "query", 1, False)[0]
+        vector = np.asarray(embed_one(text, self._prompts.get("query")), dtype=np.float32)
+        return vector / max(float(np.linalg.norm(vector)), 1e-12)  # as encode(normalize_embeddings=True)
+
     def encode_passages(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Vectors for passages, shape (len(texts), dimension)."""
         if not texts:
@@ -176,7 +184,7 @@ class Embedder:
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        vector = self._encode([text], "query", 1, False)[0]
+        vector = self._encode_one_query(text)
         vector.setflags(write=False)
         with self._lock:
             self._cache[text] = vector

@@ -40,6 +40,19 @@ def test_onnx_backends_are_sentence_transformers_with_the_torch_vectors(
         assert cosines.min() > floor, (encode, cosines)
 
 
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_a_single_question_on_the_direct_onnx_path_gets_the_batch_path_vector(backend: str) -> None:
+    """`encode_query` skips `SentenceTransformer.encode` for speed; the vector must not change."""
+    embedder = Embedder.load(DEFAULT_MODEL, MODEL_CACHE, 1, backend=backend)
+    questions = [*TEXTS, "Und wann?", "What were the key takeaways of the second day's forums, in short?" * 3]
+    for question in questions:
+        # One at a time: int8 quantizes activations per batch, so a batch's other texts move a vector.
+        reference = embedder.encode_queries([question])[0]
+        direct = embedder.encode_query(question)
+        assert direct.dtype == np.float32 and direct.shape == reference.shape
+        assert np.abs(direct - reference).max() < 1e-6, question
+
+
 def test_query_and_passage_prompts_are_applied(torch_embedder: Embedder) -> None:
     as_query = torch_embedder.encode_queries(TEXTS[:1])[0]
     as_passage = torch_embedder.encode_passages(TEXTS[:1])[0]
