@@ -13,6 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TAGUNGSBOT_CORPUS_DIR=/app/corpus \
     TAGUNGSBOT_INDEX_DIR=/app/vectorstore/index \
     TAGUNGSBOT_MODEL_CACHE=/app/.models \
+    TAGUNGSBOT_DATA_DIR=/app/data \
     TAGUNGSBOT_HOST=0.0.0.0 \
     TAGUNGSBOT_PORT=8000 \
     TAGUNGSBOT_PROGRESS=0
@@ -43,7 +44,12 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 
 COPY corpus corpus
 RUN tagungsbot ingest --no-progress \
+    && install -d -m 0700 -o 10001 -g 10001 /app/data \
     && chown -R 10001:10001 /app/vectorstore/index /app/.models
+
+# Feedback, unanswered questions and the answer-id secret (one SQLite file): keep it on a volume,
+# e.g. docker run -v tagungsbot-data:/app/data ...
+VOLUME ["/app/data"]
 
 USER 10001
 EXPOSE 8000
