@@ -326,6 +326,7 @@ class Database:
 
     def feedback(self, rating: str | None = None, limit: int | None = None, offset: int = 0) -> tuple[int, list[FeedbackRow]]:
         """(total matching, rows newest first); `limit` None = all."""
+        self.purge_if_due()  # a report never shows rows past their retention, even after a quiet week
         where, params = ("WHERE rating = ?", [rating]) if rating else ("", [])
 
         def work(conn: sqlite3.Connection) -> tuple[int, list[FeedbackRow]]:
@@ -359,6 +360,7 @@ class Database:
 
     def unanswered(self) -> list[UnansweredRow]:
         """Every stored unanswered question, oldest first, with its embedding."""
+        self.purge_if_due()
 
         def work(conn: sqlite3.Connection) -> list[UnansweredRow]:
             rows = conn.execute(

@@ -64,7 +64,7 @@ class AnswerSigner:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def matches(self, answer_id: str, question: str, answer: str) -> bool:
-        return hmac.compare_digest(self.run(question, answer), answer_id)
+        return hmac.compare_digest(self.run(question, answer).encode("ascii"), answer_id.encode("utf-8", "surrogatepass"))
 
 
 def _read_or_create_secret(path: Path) -> bytes:

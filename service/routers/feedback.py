@@ -21,7 +21,9 @@ MAX_COMMENT_CHARS = 1000
 
 
 class FeedbackRequest(BaseModel):
-    answer_id: Text = Field(..., min_length=1, max_length=64, description="The answer_id of the /api/ask response.")
+    answer_id: Text = Field(
+        ..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The answer_id of the /api/ask response.",
+    )
     rating: Literal["up", "down"] = Field(..., description="Thumbs up or down.")
     comment: Text | None = Field(None, max_length=MAX_COMMENT_CHARS, description="Optional remark (personal data is redacted).")
     question: Text | None = Field(
@@ -42,7 +44,8 @@ class FeedbackCreated(BaseModel):
     "/feedback",
     status_code=201,
     response_model=FeedbackCreated,
-    responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    responses={404: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+               503: {"model": ErrorResponse}},
     summary="Rate an answer (stored only when 201 is returned)",
 )
 def post_feedback(body: FeedbackRequest, request: Request) -> FeedbackCreated:

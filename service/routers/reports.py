@@ -15,7 +15,12 @@ from service.security import require_admin
 
 router = APIRouter(
     prefix="/api/admin", tags=["reports"], dependencies=[Depends(require_admin)],
-    responses={503: {"model": ErrorResponse, "description": "The database cannot be read now"}},
+    responses={
+        401: {"model": ErrorResponse, "description": "No admin key sent"},
+        403: {"model": ErrorResponse, "description": "The admin key is not valid"},
+        422: {"model": ErrorResponse, "description": "A query parameter is not valid"},
+        503: {"model": ErrorResponse, "description": "The database cannot be read now"},
+    },
 )
 
 
@@ -70,7 +75,7 @@ def list_feedback(
     request: Request,
     rating: Literal["up", "down"] | None = Query(None, description="Only thumbs up or only thumbs down."),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> FeedbackList:
     try:
         total, rows = _database(request).feedback(rating, limit, offset)
