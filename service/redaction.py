@@ -19,7 +19,7 @@ IBAN = "[IBAN]"
 CUSTOMER = "[Kundennummer]"
 BG_NUMBER = "[BG-Nummer]"
 
-_SEP = r"[ \t./-]"  # what people put between digit groups
+_SEP = r"(?:[ \t]?[./-][ \t]?|[ \t])"  # what people put between digit groups: "-", " / ", a space
 
 # Order matters: the specific formats first, so a phone rule never eats half an IBAN.
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -27,12 +27,19 @@ redact = Redactor().run
     ("+49-151-23456789", "[Telefon]"),
     ("call +1 202 555 0142 please", "call [Telefon] please"),
     ("Tel.: 12 34 56 78", "Tel.: [Telefon]"),
+    ("+49 (0) 30 / 12 34 56", "[Telefon]"),
+    ("+49 176 12345678", "[Telefon]"),
+    ("0176/12345678", "[Telefon]"),
+    ("Meine Nummer ist 01761234567.", "Meine Nummer ist [Telefon]."),
+    ("Fax 030-12345-99", "Fax [Telefon]"),
     ("Telefon 2345678", "Telefon [Telefon]"),
     # IBANs
     ("IBAN DE89 3704 0044 0532 0130 00 für die Zahlung", "IBAN [IBAN] für die Zahlung"),
     ("DE89370400440532013000", "[IBAN]"),
     ("de89 3704 0044 0532 0130 00", "[IBAN]"),
     ("AT61 1904 3002 3457 3201", "[IBAN]"),
+    ("IBAN: DE02 1203 0000 0000 2020 51", "IBAN: [IBAN]"),
+    ("CH93 0076 2011 6238 5295 7", "[IBAN]"),
     # BG numbers and customer numbers
     ("BG 12345BG0012345 hat Anspruch?", "BG [BG-Nummer] hat Anspruch?"),
     ("12345 BG 0012345", "[BG-Nummer]"),
@@ -40,6 +47,8 @@ redact = Redactor().run
     ("Kunde 123A456789", "Kunde [Kundennummer]"),
     ("Kundennummer: 4711-0815", "Kundennummer: [Kundennummer]"),
     ("Kd.-Nr. 987654", "Kd.-Nr. [Kundennummer]"),
+    ("Kundennr. 123D456789", "Kundennr. [Kundennummer]"),
+    ("BG-Nummer: 12345BG0012345", "BG-Nummer: [BG-Nummer]"),
     ("BG-Nr. 0815/4711", "BG-Nr. [Kundennummer]"),
     ("Aktenzeichen II-123/24", "Aktenzeichen [Kundennummer]"),
     ("customer number 55501234", "customer number [Kundennummer]"),
@@ -71,6 +80,12 @@ def test_personal_data_is_replaced(text: str, expected: str) -> None:
     "Wie erreiche ich die Telefon-Hotline?",
     "Gibt es eine E-Mail-Adresse für Rückfragen?",
     "Quote von 0,5 % und 0.25",
+    "Raum 2.0.13 im Haus 4",
+    "Ab 18:00 Uhr bis 20.30 Uhr",
+    "Seite 12-14 und Drucksache 20/1234",
+    "BGBl. I S. 2328",
+    "Wie viele Teilnehmende waren 2024 und 2025 dabei?",
+    "Am 2026-03-12 um 10:00",
 ])
 def test_ordinary_questions_are_left_alone(text: str) -> None:
     assert redact(text) == text
