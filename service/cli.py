@@ -164,12 +164,12 @@ def _load_qa(settings: Settings):
 
 
 def _check_text(text: str, settings: Settings) -> str:
-    stripped = text.strip()
-    if not stripped:
-        raise ValueError("the question is empty; pass it in quotes, e.g. tagungsbot ask \"Wer hat LUMIS vorgestellt?\"")
-    if len(stripped) > settings.max_question_chars:
-        raise ValueError(f"the question has {len(stripped)} characters; the limit is {settings.max_question_chars}")
-    return stripped
+    """The API's check of a question (`service.question_text`), with the command line's example."""
+    from service.question_text import checked_question
+
+    if not text.strip():
+        raise ValueError("the question is empty; pass it in quotes, e.g. tagungsbot ask \"Wann war die Tagung?\"")
+    return checked_question(text, settings.max_question_chars)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request, Response
 
 from service.qa import QuestionAnswering
-from service.schemas import EXAMPLE_QUESTION, UNPAIRED_SURROGATE, has_lone_surrogate
+from service.question_text import QuestionRejected, checked_question, empty_message  # noqa: F401 - empty_message: app.py
 from service.state import ServiceState
 from vectorstore.settings import Settings
 
@@ -31,20 +31,9 @@ def get_qa(request: Request, response: Response) -> QuestionAnswering:
     raise HTTPException(status_code=503, detail=f"not ready: {current.reason}", headers={"Retry-After": "10"})
 
 
-def empty_message(field: str) -> str:
-    return f"the {field} is empty; type a question, e.g. '{EXAMPLE_QUESTION}'"
-
-
 def check_question(text: str, settings: Settings, field: str = "question") -> str:
-    """Strip and validate a question; 422 for empty or not proper Unicode, 413 for over-long text."""
-    stripped = text.strip()
-    if not stripped:
-        raise HTTPException(status_code=422, detail=empty_message(field))
-    if has_lone_surrogate(stripped):
-        raise HTTPException(status_code=422, detail=f"the {field} {UNPAIRED_SURROGATE}")
-    if len(stripped) > settings.max_question_chars:
-        raise HTTPException(
-            status_code=413,
-            detail=f"the {field} has {len(stripped)} characters; the limit is {settings.max_question_chars}. Shorten it.",
-        )
-    return stripped
+    """Strip and validate a question (`service.question_text`); its refusal becomes the HTTP error."""
+    try:
+        return checked_question(text, settings.max_question_chars, field)
+    except QuestionRejected as exc:
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from None

@@ -31,8 +31,8 @@ from service.language import Language, keyword_query
 from service.translation import Dictionary, german_words, installed_dictionary
 from vectorstore.crosslingual import CORPUS_LANGUAGE
 from vectorstore.embedding import Embedder
-from vectorstore.faiss_store import FaissStore
 from vectorstore.records import Chunk
+from vectorstore.store import VectorStore
 from vectorstore.settings import Settings
 
 
@@ -95,7 +95,7 @@ class RetrievalResult:
     pool: list[Passage] = field(default_factory=list)  # the best candidates beyond k, for answer selection
     translations: dict[str, list[str]] = field(default_factory=dict)  # English word → German words searched
 
-    def sentence_similarities(self, store: FaissStore, rows: list[int]) -> list[float]:
+    def sentence_similarities(self, store: VectorStore, rows: list[int]) -> list[float]:
         """Cosine of the question to the given sentence rows (computed at retrieval when known)."""
         missing = [r for r in rows if r not in self.sentence_scores]
         if missing:
@@ -111,7 +111,7 @@ class HybridRetriever:
     left out, they are the defaults of `Settings`, never the environment."""
 
     def __init__(
-        self, store: FaissStore, embedder: Embedder, weights: FusionWeights | None = None,
+        self, store: VectorStore, embedder: Embedder, weights: FusionWeights | None = None,
         dictionary: Dictionary | None = None,
     ) -> None:
         self.store = store

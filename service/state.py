@@ -23,7 +23,6 @@ from service.retrieval import FusionWeights
 from service.translation import Dictionary, installed_dictionary
 from vectorstore.embedding import Embedder
 from vectorstore.errors import TagungsbotError
-from vectorstore.faiss_store import FaissStore
 from vectorstore.settings import Settings
 from vectorstore.store import StoreSource, store_source
 
@@ -75,7 +74,7 @@ class ServiceState:
         self._watcher: threading.Thread | None = None
         self.source: StoreSource = store_source(settings)  # a folder (FAISS) or a Milvus server
         # Hooks and figures for metrics and /api/admin/stats (see service.metrics).
-        self.qa_factory: Callable[[FaissStore, Embedder], QuestionAnswering] = QuestionAnswering
+        self.qa_factory: Callable[..., QuestionAnswering] = QuestionAnswering
         self.reload_counts: dict[str, int] = {"ok": 0, "failed": 0}
         self.last_reload_error: str | None = None  # full text, with paths: log and admin stats only
         self.last_reload_error_public: str | None = None  # the same without server paths: /readyz

@@ -23,12 +23,21 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from vectorstore.embedding import Embedder
+
+class QueryEncoder(Protocol):
+    """What the aligner needs of an embedding model (`vectorstore.embedding.Embedder` is one);
+    a protocol, so that this module does not import the model runtime that imports it."""
+
+    name: str
+    backend: str
+    dimension: int
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +71,7 @@ class QueryAligner:
     offsets: dict[str, np.ndarray]
 
     @classmethod
-    def compute(cls, embedder: "Embedder", bank: dict[str, list[str]]) -> "QueryAligner":
+    def compute(cls, embedder: QueryEncoder, bank: dict[str, list[str]]) -> "QueryAligner":
         """Embed the parallel questions and take each language's mean difference to German."""
         means = {language: embedder.encode_queries(questions).mean(axis=0) for language, questions in bank.items()}
         target = means[CORPUS_LANGUAGE]
@@ -74,7 +83,7 @@ class QueryAligner:
         return _cache_file(cache_dir, model_name, backend, _bank_digest(bank_path)).is_file()
 
     @classmethod
-    def for_embedder(cls, embedder: "Embedder", cache_dir: Path | None, bank_path: Path = PARALLEL_QUESTIONS) -> "QueryAligner":
+    def for_embedder(cls, embedder: QueryEncoder, cache_dir: Path | None, bank_path: Path = PARALLEL_QUESTIONS) -> "QueryAligner":
         """The aligner of `embedder`'s model, read from the model cache or computed and stored there."""
         path = _cache_file(cache_dir, embedder.name, embedder.backend, _bank_digest(bank_path)) if cache_dir else None
         if path is not None and path.is_file():

@@ -23,7 +23,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, overload
 
@@ -34,7 +33,7 @@ from vectorstore.errors import StoreCorruptError
 from vectorstore.keyword import KeywordIndex
 from vectorstore.layout import commit_version, current_dir, start_version, write_failure
 from vectorstore.manifest import Manifest, folder_checksums
-from vectorstore.records import Chunk, Document, Section
+from vectorstore.records import Chunk, Document, Section, StoreContent  # StoreContent: re-exported for writers
 
 EXACT_SEARCH_LIMIT = 50_000
 """Up to this many chunks the index is exact (flat: ~0.25 ms per query at 10k, ~5.4 ms at 100k
@@ -252,17 +251,6 @@ class ChunkTable(Sequence[Chunk]):
                 bounds[row] = (chunk.start, chunk.end)
             self._spans = (ids, bounds)
         return self._spans
-
-
-@dataclass(frozen=True)
-class StoreContent:
-    """Everything a new store version consists of, as produced by ingest."""
-
-    documents: list[Document]
-    chunks: list[Chunk]
-    vectors: np.ndarray
-    sentences: np.ndarray
-    sentence_vectors: np.ndarray
 
 
 def write_store(index_dir: Path, content: StoreContent, manifest: Manifest) -> Path:

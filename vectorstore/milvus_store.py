@@ -48,7 +48,7 @@ import numpy as np
 
 from vectorstore.analysis import terms
 from vectorstore.errors import StoreCorruptError, StoreIncompatibleError, StoreMissingError, TagungsbotError
-from vectorstore.faiss_store import StoreContent
+from vectorstore.records import StoreContent
 from vectorstore.keyword import KeywordHits, KeywordIndex
 from vectorstore.manifest import FORMAT_VERSION, Manifest
 from vectorstore.records import Chunk, Document, Section

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 def sha256_text(text: str) -> str:
     """Hex SHA-256 of a text (UTF-8); used for content hashes of files and chunks."""
@@ -69,3 +71,15 @@ class Chunk:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Chunk":
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class StoreContent:
+    """Everything a new store version consists of, as produced by ingest; every backend's
+    writer takes it (FAISS and Milvus alike)."""
+
+    documents: list[Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentences: np.ndarray
+    sentence_vectors: np.ndarray

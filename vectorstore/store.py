@@ -161,7 +161,8 @@ def copy_faiss_store(index_dir: Path, writer: StoreWriter) -> Manifest:
     """
     from dataclasses import replace
 
-    from vectorstore.faiss_store import FaissStore, StoreContent
+    from vectorstore.faiss_store import FaissStore
+    from vectorstore.records import StoreContent
     from vectorstore.layout import new_version_name
 
     store = FaissStore.load(index_dir)

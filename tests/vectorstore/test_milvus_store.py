@@ -8,6 +8,7 @@ what the store keeps and returns, not about the model (tests/service covers that
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import replace
 
@@ -21,7 +22,7 @@ from ingest.sentences import split_sentences
 from tests.conftest import CORPUS, free_port
 from tests.milvus_lite import MilvusLiteServer, milvus_server, start_milvus_lite  # noqa: F401  (fixture)
 from vectorstore.errors import StoreIncompatibleError, StoreMissingError
-from vectorstore.faiss_store import StoreContent
+from vectorstore.records import StoreContent
 from vectorstore.keyword import KeywordIndex
 from vectorstore.layout import new_version_name
 from vectorstore.manifest import Manifest
@@ -244,7 +245,18 @@ def test_a_reader_fails_clearly_while_milvus_is_down_and_recovers_after_a_restar
         with pytest.raises(MilvusStoreError, match="TAGUNGSBOT_MILVUS_URI"):
             store.search(content.vectors[0], 1)
         server = start_milvus_lite(tmp_path / "data", tmp_path, port=int(server.uri.rsplit(":", 1)[1]))
-        assert store.search(content.vectors[0], 1)[0].tolist() == rows.tolist()  # collections loaded again
+        # gRPC reconnects with a backoff of a few seconds, longer on a loaded machine: the same
+        # store object recovers without being opened again, within 30 s.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                found = store.search(content.vectors[0], 1)[0]
+                break
+            except MilvusStoreError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert found.tolist() == rows.tolist()  # collections loaded again
         assert MilvusSource(conn).current_version() == published.version
     finally:
         server.stop()
