@@ -164,7 +164,7 @@ class Database:
             self._closed = False
             self._last_attempt = time.monotonic()
             try:
-                self._conn = self._connect()
+                self._conn = self._connect_retrying()
                 self.problem = None
             except (OSError, sqlite3.Error, DatabaseUnavailable) as exc:
                 if isinstance(exc, sqlite3.Error):
@@ -179,6 +179,17 @@ class Database:
                 return False
         self.purge_if_due()
         return True
+
+    def _connect_retrying(self, attempts: int = 3) -> sqlite3.Connection:
+        """`_connect`, again after a moment when another worker process holds the file (it is migrating it)."""
+        for attempt in range(attempts):
+            try:
+                return self._connect()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
 
     def _connect(self) -> sqlite3.Connection:
         if not self.data_dir.exists():
@@ -202,6 +213,7 @@ class Database:
         except BaseException:
             conn.close()
             raise
+        log.info("database %s open (schema version %d)", self.path, SCHEMA_VERSION)
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:

@@ -1,7 +1,9 @@
-"""kill -9 during a burst of feedback loses no acknowledged feedback (a real server, a real SQLite file).
+"""Feedback when things go wrong (real servers, real SQLite files).
 
-Eight threads send feedback as fast as the server takes it; the server is killed with SIGKILL in the
-middle; a new server on the same data folder must list every comment that was answered 201.
+kill -9 during a burst of feedback loses no acknowledged feedback: eight threads send feedback as
+fast as the server takes it, the server is killed with SIGKILL in the middle, and a new server on
+the same data folder must list every comment that was answered 201. A data folder that cannot be
+created leaves the service answering, with feedback refused (503) instead of lost.
 """
 
 from __future__ import annotations
@@ -77,3 +79,25 @@ def test_kill_9_during_a_feedback_burst_loses_no_acknowledged_feedback(built_ind
     missing = set(acknowledged) - set(stored)
     assert not missing, f"{len(missing)} acknowledged feedback lost, e.g. {sorted(missing)[:3]}"
     assert len(stored) >= len(acknowledged)  # rows committed just before the kill may not have been answered yet
+
+
+def test_an_unusable_data_folder_leaves_the_service_answering(built_index: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("the data folder cannot be created below a file, even by root")
+    env = base_env(
+        built_index, TAGUNGSBOT_DATA_DIR=str(blocker / "data"), TAGUNGSBOT_ADMIN_KEYS=ADMIN["X-API-Key"],
+        TAGUNGSBOT_RECORD_UNANSWERED="1",
+    )
+    server = start_server(env, tmp_path)
+    try:
+        for question in ("Wer hielt die Keynote?", "Was kostet das Parken bei der Tagung 2027?"):
+            r = httpx.post(f"{server.url}/api/ask", json={"question": question}, timeout=30)
+            assert r.status_code == 200 and len(r.json()["answer_id"]) == 22
+        r = httpx.post(f"{server.url}/api/feedback", json={"answer_id": r.json()["answer_id"], "rating": "down"}, timeout=30)
+        assert r.status_code == 503 and "not stored" in r.json()["detail"] and "TAGUNGSBOT_DATA_DIR" in r.json()["detail"]
+        report = httpx.get(f"{server.url}/api/admin/feedback", headers=ADMIN, timeout=30)
+        assert report.status_code == 503 and "TAGUNGSBOT_DATA_DIR" in report.json()["detail"]
+        assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+    finally:
+        server.stop()
+    assert "running without recording feedback and unanswered questions" in server.log()
