@@ -374,6 +374,7 @@ class Ingestor:
                 todo[key] = text
         # Embedded in resumable blocks (see ingest.embedding_cache); vectors are gathered into
         # memory-mapped files there, so RAM does not grow with the corpus.
+        self.progress("embedding", 0, len(todo))  # also while the model loads
         blocks = self._block_embedder()
         if todo:
             fresh = blocks.run(list(todo.keys()), list(todo.values()))

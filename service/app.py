@@ -145,8 +145,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
 
     # Innermost first: body size and timeout run inside CORS, so their 413/504 carry CORS headers.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestTimeout, timeout_s=settings.request_timeout_s)
+    # The document upload has its own limits (files of many megabytes; see service.routers.documents).
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, routes=documents.upload_body_limit(settings))
+    app.add_middleware(RequestTimeout, timeout_s=settings.request_timeout_s, routes=documents.upload_timeout())
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

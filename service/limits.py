@@ -2,6 +2,7 @@
 
 * `BodySizeLimit` (ASGI middleware): bodies over `TAGUNGSBOT_MAX_BODY_BYTES` get 413
   before they are read into memory (checked on Content-Length and while streaming).
+  Routes named in `routes` (the document upload) have their own, larger limit.
 * `RequestTimeout` (ASGI middleware): a request that has not started its response after
   `TAGUNGSBOT_REQUEST_TIMEOUT_S` gets 504. The worker thread cannot be killed and
   finishes in the background; the caller is not kept waiting.
@@ -16,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from typing import AsyncIterator
+from dataclasses import dataclass
+from typing import AsyncIterator, Mapping
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,58 +35,81 @@ async def _send_json(send: Send, status: int, detail: str, headers: dict[str, st
 class BodyTooLarge(HTTPException):
     """Raised from inside `receive` when a streamed body passes the limit (FastAPI keeps HTTPExceptions)."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=body_limit_message(limit))
+    def __init__(self, limit: int, message: str | None = None) -> None:
+        super().__init__(status_code=413, detail=message or body_limit_message(limit))
 
 
 def body_limit_message(limit: int) -> str:
     return f"the request body is larger than {limit:,} bytes; send a shorter question (TAGUNGSBOT_MAX_BODY_BYTES)"
 
 
-class BodySizeLimit:
-    """Refuse request bodies over `max_bytes` with 413, without buffering them."""
+@dataclass(frozen=True)
+class RouteBodyLimit:
+    """A route's own body limit, and the sentence that explains it when it is passed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    max_bytes: int
+    message: str
+
+
+class BodySizeLimit:
+    """Refuse request bodies over `max_bytes` with 413, without buffering them.
+
+    `routes` maps (method, path) to a route's own limit (the document upload takes files of
+    many megabytes; every other route keeps the small limit)."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, routes: Mapping[tuple[str, str], RouteBodyLimit] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.routes = dict(routes or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_bytes <= 0:
+        route = self.routes.get((scope.get("method", ""), scope.get("path", ""))) if scope["type"] == "http" else None
+        max_bytes = route.max_bytes if route is not None else self.max_bytes
+        message = route.message if route is not None else body_limit_message(max_bytes)
+        if scope["type"] != "http" or max_bytes <= 0:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > max_bytes
             except ValueError:
                 await _send_json(send, 400, "the Content-Length header is not a number")
                 return
             if too_big:
-                await _send_json(send, 413, body_limit_message(self.max_bytes), {"connection": "close"})
+                await _send_json(send, 413, message, {"connection": "close"})
                 return
         seen = 0
+        limit_message = message
 
         async def counted_receive() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if seen > max_bytes:
+                    raise BodyTooLarge(max_bytes, limit_message)
             return message
 
         await self.app(scope, counted_receive, send)
 
 
 class RequestTimeout:
-    """Answer 504 when the app has not begun its response within `timeout_s`."""
+    """Answer 504 when the app has not begun its response within `timeout_s` (or a route's own
+    time in `routes`, e.g. the document upload)."""
 
-    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, timeout_s: float, routes: Mapping[tuple[str, str], float] | None = None) -> None:
         self.app = app
         self.timeout_s = timeout_s
+        self.routes = dict(routes or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.timeout_s <= 0:
+        timeout_s = self.timeout_s
+        if scope["type"] == "http":
+            timeout_s = self.routes.get((scope.get("method", ""), scope.get("path", "")), timeout_s)
+        if scope["type"] != "http" or timeout_s <= 0:
             await self.app(scope, receive, send)
             return
         started = False
@@ -96,15 +121,15 @@ class RequestTimeout:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, receive, watched_send), self.timeout_s)
+            await asyncio.wait_for(self.app(scope, receive, watched_send), timeout_s)
         except asyncio.TimeoutError:
             if started:  # too late for a status code; the connection just ends
                 return
             await _send_json(
                 send, 504,
-                f"the request took longer than {self.timeout_s:g} s and was stopped; retry later or ask a "
+                f"the request took longer than {timeout_s:g} s and was stopped; retry later or ask a "
                 f"shorter question (the limit is TAGUNGSBOT_REQUEST_TIMEOUT_S)",
-                {"Retry-After": str(max(1, math.ceil(self.timeout_s / 4)))},
+                {"Retry-After": str(max(1, math.ceil(timeout_s / 4)))},
             )
 
 

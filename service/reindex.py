@@ -11,6 +11,15 @@ the owner dies), and writes the job's state to INDEX_DIR/reindex-status.json (re
 atomically). Every worker answers the status from that file, so it never differs
 between workers. A job whose owner died while it ran is reported as failed.
 
+While it runs, the child reports its progress (stage "reading", "embedding", "writing";
+done/total files or texts) through its pipe, and the owner puts it into the status file
+(at most every half second); "loading" is the owner's own last stage.
+
+A change of the corpus while a job runs (an upload, a deletion) must not be lost or
+refused: `request()` then leaves a marker (INDEX_DIR/.reindex-pending) and the owner of the
+running job starts one follow-up job when it ends. Any number of requests meanwhile
+make one follow-up, which reads the corpus as it is then.
+
 When the child succeeds, the owner calls `ServiceState.reload()`; other workers pick the
 new version up with their store watcher. Requests already running finish on the old
 store. A failed, crashed or killed child writes nothing that is served (see
@@ -47,6 +56,8 @@ JobStatus = Literal["idle", "running", "succeeded", "failed"]
 
 LOCK_FILE = ".reindex.lock"
 STATUS_FILE = "reindex-status.json"
+PENDING_FILE = ".reindex-pending"
+PROGRESS_EVERY_S = 0.5  # status file writes while a job runs, at most
 CHILD_MODEL_THREADS = 1
 LOCK_ATTEMPTS = 6  # a status reader may hold the lock shared for a moment
 LOCK_RETRY_S = 0.05
@@ -95,6 +106,8 @@ class ReindexJob:
     worker_pid: int | None = None
     child_pid: int | None = None
     started_unix: float | None = None  # for `seconds` while running, in any worker
+    progress: dict[str, Any] | None = None  # {"stage", "done", "total"} while running
+    pending: bool = False  # a follow-up job is queued (set when read, from the marker file)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,10 +118,28 @@ class ReindexJob:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+class _ProgressSender:
+    """Sends {"progress": {stage, done, total}} through the pipe: each new stage, the last step, and
+    otherwise at most every `PROGRESS_EVERY_S`/2 seconds."""
+
+    def __init__(self, results: Connection) -> None:
+        self.results = results
+        self._stage: str | None = None
+        self._sent = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage == self._stage and done < total and now - self._sent < PROGRESS_EVERY_S / 2:
+            return
+        self._stage, self._sent = stage, now
+        self.results.send({"progress": {"stage": stage, "done": int(done), "total": int(total)}})
+
+
 def run_ingest_child(settings: Settings, niceness: int, results: Connection) -> None:
     """Body of the ingest child process: lower priority, then the real `Ingestor`.
 
-    Sends one message back: {"report": ...} or {"error": "what went wrong and what to do"}.
+    Sends progress messages ({"progress": ...}), then one final message: {"report": ...} or
+    {"error": "what went wrong and what to do"}.
     The child asks the kernel to end it when the service process ends, so an ingest
     never goes on writing for a server that is gone.
     """
@@ -124,7 +155,7 @@ def run_ingest_child(settings: Settings, niceness: int, results: Connection) -> 
     from ingest.pipeline import Ingestor
 
     try:
-        report = Ingestor(settings).run()
+        report = Ingestor(settings, progress=_ProgressSender(results)).run()
         message: dict[str, Any] = {"report": asdict(report)}
     except (TagungsbotError, LoadError) as exc:
         message = {"error": str(exc)}
@@ -142,6 +173,26 @@ class JobFiles:
         self.index_dir = index_dir
         self.lock_path = index_dir / LOCK_FILE
         self.status_path = index_dir / STATUS_FILE
+        self.pending_path = index_dir / PENDING_FILE
+
+    def mark_pending(self) -> None:
+        """Queue one follow-up job (idempotent)."""
+        try:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self.pending_path.touch()
+        except OSError as exc:
+            raise write_failure(exc, self.index_dir) from exc
+
+    def take_pending(self) -> bool:
+        """Remove the follow-up marker; True if there was one."""
+        try:
+            self.pending_path.unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def pending(self) -> bool:
+        return self.pending_path.exists()
 
     def acquire(self) -> IO[bytes] | None:
         """Take the lock without waiting (a few quick tries); None when another job holds it."""
@@ -220,6 +271,12 @@ class Reindexer:
     def status(self) -> ReindexJob:
         """The latest job of this index folder, the same from every worker."""
         job = self.files.read()
+        job.pending = self.files.pending()
+        if job.status == "running" and not self.files.held_by_someone():
+            # The owner writes the final state before it releases the lock: read again, in case it
+            # ended between the read above and the lock check.
+            job = self.files.read()
+            job.pending = self.files.pending()
         if job.status == "running":
             if not self.files.held_by_someone():
                 job.status = "failed"
@@ -231,6 +288,20 @@ class Reindexer:
             elif job.started_unix is not None:
                 job.seconds = round(time.time() - job.started_unix, 1)
         return job
+
+    def request(self) -> ReindexJob:
+        """Start a job, or, while one runs, queue one follow-up that starts when it ends (the
+        returned job then is the running one, with `pending` set). Raises `ModelNotLoaded` or a
+        `TagungsbotError` (index folder not writable), never `ReindexBusy`."""
+        try:
+            return self.start()
+        except ReindexBusy:
+            pass
+        self.files.mark_pending()
+        try:
+            return self.start()  # the running job may have ended just now, before it saw the marker
+        except ReindexBusy:
+            return self.status()
 
     def start(self) -> ReindexJob:
         """Start a job; raise `ReindexBusy`, `ModelNotLoaded`, or a `TagungsbotError` (index folder not writable)."""
@@ -246,6 +317,7 @@ class Reindexer:
                 )
             raise ReindexBusy("another re-index job is starting right now")
         try:
+            self.files.take_pending()  # this job reads the corpus after every change queued so far
             previous = self.files.read()
             job = ReindexJob(
                 id=previous.id + 1, status="running", started_at=_now(), started_unix=time.time(),
@@ -282,12 +354,25 @@ class Reindexer:
             setattr(job, key, value)
         job.finished_at = _now()
         job.seconds = round(time.perf_counter() - began, 3)
+        job.progress = None
         self.files.write(job)
         handle.close()  # releases the lock: the next job may start
         if job.status == "failed":
             log.error("re-index job %d failed, previous store still served: %s", job.id, job.error)
         if self.on_result is not None:
             self.on_result(job.status)
+        if self.files.pending():
+            self._follow_up(job)
+
+    def _follow_up(self, finished: ReindexJob) -> None:
+        """Start the job queued while `finished` ran (another worker may have started it already)."""
+        try:
+            job = self.start()
+            log.info("re-index job %d: follow-up of job %d for changes made while it ran", job.id, finished.id)
+        except ReindexBusy:
+            pass  # someone else's job runs now and takes the marker up
+        except (ModelNotLoaded, TagungsbotError) as exc:
+            log.error("the queued re-index could not start after job %d: %s", finished.id, exc)
 
     def _run_child(self, job: ReindexJob) -> dict[str, Any]:
         settings = self.state.settings.with_overrides(show_progress=False, torch_threads=CHILD_MODEL_THREADS)
@@ -302,8 +387,18 @@ class Reindexer:
         self.files.write(job)
         log.info("re-index job %d: ingest running in process %d (nice %d)", job.id, process.pid, self.niceness)
         message: dict[str, Any] | None = None
+        written = 0.0
         try:
-            message = reader.recv()  # returns when the child sends, raises EOFError when it dies without
+            while True:
+                message = reader.recv()  # returns when the child sends, raises EOFError when it dies without
+                if not (isinstance(message, dict) and "progress" in message):
+                    break
+                job.progress = message["progress"]
+                last = job.progress.get("done") == job.progress.get("total")
+                if last or time.monotonic() - written >= PROGRESS_EVERY_S:
+                    self.files.write(job)
+                    written = time.monotonic()
+                message = None
         except EOFError:
             pass
         finally:
@@ -314,6 +409,8 @@ class Reindexer:
         if "error" in message:
             return {"status": "failed", "error": str(message["error"])}
         report = message["report"]
+        job.progress = {"stage": "loading", "done": 0, "total": 1}
+        self.files.write(job)
         served = self.state.reload()
         release_freed_memory()
         version = report.get("version")

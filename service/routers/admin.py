@@ -39,6 +39,11 @@ class ReindexJobOut(BaseModel):
     served_version: str | None = Field(None, description="Store version served when the job ended.")
     worker_pid: int | None = Field(None, description="Service process that runs (ran) the job.")
     child_pid: int | None = Field(None, description="The ingest's own process (it runs at low priority and exits when done).")
+    progress: dict[str, Any] | None = Field(
+        None, description='While running: {"stage": "reading"|"embedding"|"writing"|"loading", "done": int, "total": int} '
+        "(files while reading, texts while embedding).",
+    )
+    pending: bool = Field(False, description="A follow-up job is queued: it starts when this one ends (changes made meanwhile).")
 
 
 def _job_out(job: ReindexJob) -> ReindexJobOut:
