@@ -21,6 +21,12 @@
  * The conversation (questions and answers) is kept in the tab's sessionStorage, so it
  * survives navigation between pages of the same intranet origin and ends with the tab.
  * Earlier turns go to the service as `history`; it resolves follow-up questions with them.
+ *
+ * Feedback: every answer that carries an `answer_id` (answers, abstentions, questions
+ * back; not greetings, thanks and help, which quote no document) gets thumbs up and
+ * down. Thumbs up sends at once; thumbs down opens an optional comment first. The widget
+ * sends the question as typed and the answer as received (POST /api/feedback), and says
+ * so next to the thumbs. A service without feedback sends no `answer_id`: no thumbs.
  */
 (() => {
   "use strict";
@@ -56,6 +62,16 @@
       notFound: "Nicht im Tagungsbericht", understood: "Verstanden als:", event: "Veranstaltung:",
       copy: "Antwort kopieren", copied: "Kopiert", copyDone: "Die Antwort wurde in die Zwischenablage kopiert.",
       copyFailed: "Die Antwort konnte nicht kopiert werden.", statement: "Erklärung zur Barrierefreiheit",
+      thumbUp: "Antwort hilfreich", thumbDown: "Antwort nicht hilfreich",
+      feedbackNote: "Mit Ihrer Rückmeldung werden Frage und Antwort an die Redaktion übermittelt.",
+      comment: "Was hat gefehlt? (freiwillig, höchstens 1000 Zeichen)", sendFeedback: "Rückmeldung senden",
+      thanks: "Danke für Ihre Rückmeldung.",
+      feedbackUnknown: "Die Rückmeldung konnte nicht zugeordnet werden, weil der Dienst diese Antwort nicht mehr kennt. " +
+        "Bitte stellen Sie die Frage erneut und bewerten Sie die neue Antwort.",
+      feedbackInvalid: "Die Rückmeldung wurde nicht angenommen. Bitte stellen Sie die Frage erneut und bewerten Sie die neue Antwort.",
+      feedbackTooLong: "Der Kommentar ist zu lang. Bitte kürzen Sie ihn auf höchstens 1000 Zeichen.",
+      feedbackDown: "Die Rückmeldung konnte gerade nicht gespeichert werden. Bitte versuchen Sie es in einigen Minuten erneut.",
+      feedbackBusy: (s) => `Bitte warten Sie ${s} Sekunden und senden Sie die Rückmeldung dann erneut.`,
       empty: "Bitte geben Sie eine Frage ein.",
       counter: (n, max) => `${n} von ${max} Zeichen`,
       overLimit: (n, max) => `Ihre Frage ist ${n - max} Zeichen zu lang.`,
@@ -86,6 +102,16 @@
       notFound: "Not in the report", understood: "Understood as:", event: "Event:",
       copy: "Copy answer", copied: "Copied", copyDone: "The answer was copied to the clipboard.",
       copyFailed: "The answer could not be copied.", statement: "Accessibility statement",
+      thumbUp: "Helpful answer", thumbDown: "Unhelpful answer",
+      feedbackNote: "Your feedback sends the question and the answer to the editorial team.",
+      comment: "What was missing? (optional, at most 1000 characters)", sendFeedback: "Send feedback",
+      thanks: "Thank you for your feedback.",
+      feedbackUnknown: "The feedback could not be matched because the service no longer knows this answer. " +
+        "Please ask the question again and rate the new answer.",
+      feedbackInvalid: "The feedback was not accepted. Please ask the question again and rate the new answer.",
+      feedbackTooLong: "The comment is too long. Please shorten it to at most 1000 characters.",
+      feedbackDown: "The feedback could not be stored just now. Please try again in a few minutes.",
+      feedbackBusy: (s) => `Please wait ${s} seconds, then send the feedback again.`,
       empty: "Please type a question.",
       counter: (n, max) => `${n} of ${max} characters`,
       overLimit: (n, max) => `Your question is ${n - max} characters too long.`,
@@ -117,7 +143,7 @@
  --user:#24364f;--botbg:#2a2d33;--warn-bg:#3a2e12;--warn-line:#c98a1b;--warn-fg:#ffd58a;--err-bg:#40191a;
  --err-line:#a05555;--err-fg:#ffc9c9;--focus:#ffb366;--link:var(--tb-link-dark,#9cc1ff)}}
 [hidden]{display:none!important}
-button,input{font:inherit;color:inherit}
+button,input,textarea{font:inherit;color:inherit}
 button{cursor:pointer}
 :focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -171,10 +197,21 @@ h2{margin:0;flex:1;font-size:1.05em;font-weight:600}
 .doc{margin:0 0 4px;font-size:.9em;color:var(--muted)}
 blockquote{margin:0;white-space:pre-line}
 mark{background:#ffe066;color:#1a1a1a;padding:0 1px}
-.actions{display:flex;gap:6px;margin-top:6px}
+.actions{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:6px}
 .actions button{border:1px solid var(--line);background:transparent;border-radius:6px;padding:2px 8px;font-size:.85em;
  display:flex;align-items:center;gap:4px}
 .actions svg{width:16px;height:16px}
+.thumb[aria-pressed=true]{background:var(--accent);color:var(--on-accent);border-color:var(--accent)}
+.thumb[aria-disabled=true]{cursor:default}
+.fb-note{flex:1 1 12em;margin:0;color:var(--muted);font-size:.8em}
+.fb-form{display:flex;flex-direction:column;gap:4px;margin-top:6px;padding:0;border:0}
+.fb-form label{font-size:.88em}
+.fb-form textarea{width:100%;min-height:4.5em;resize:vertical;padding:6px 8px;border:1px solid var(--line);border-radius:6px;
+ background:var(--bg)}
+.fb-form button{align-self:flex-start;border:0;border-radius:6px;padding:4px 12px;background:var(--accent);color:var(--on-accent);
+ font-weight:600;font-size:.88em}
+.fb-result{margin:4px 0 0;font-size:.88em;color:var(--muted)}
+.fb-result.error{background:none;color:var(--err-fg)}
 .typing{align-self:flex-start;display:flex;gap:5px;padding:12px 14px;background:var(--botbg);border:1px solid var(--soft)}
 .typing i{width:8px;height:8px;border-radius:50%;background:var(--muted);animation:blink 1.2s infinite}
 .typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}
@@ -197,7 +234,7 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
  .bar button,.send{min-width:44px}
  .foot a{display:inline-flex;align-items:center}
  .sources .cite,.suggest button{min-height:44px}
- .actions button{min-height:44px;min-width:44px}
+ .actions button,.fb-form button{min-height:44px;min-width:44px}
  .msg p .cite{min-height:0}
 }
 @media print{.root:not(.inline){display:none!important}}
@@ -225,6 +262,11 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
   const ICON_CHAT = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z";
   const ICON_NEW = "M12 5V2L7 6l5 4V7a6 6 0 1 1-6 6H4a8 8 0 1 0 8-8z";
   const ICON_COPY = "M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z";
+  const ICON_UP = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59" +
+    "C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
+  const ICON_DOWN = "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32" +
+    "c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z";
+  const COMMENT_CHARS = 1000;
 
   // --- Theme: accent colour with readable text on it and as text on the panel -----------
 
@@ -401,6 +443,33 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
     }
   }
 
+  /** POST a rating of one answer; resolve to {} or {error}. Never throws. */
+  async function sendFeedback(payload) {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+    try {
+      const res = await fetch(`${API}/api/feedback`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+        body: JSON.stringify(payload), signal: ctrl.signal,
+      });
+      if (res.ok) return {};
+      let detail = "";
+      try { detail = String((await res.json()).detail || ""); } catch (_) { /* not JSON */ }
+      if (detail) console.info(`tagungsbot widget: feedback HTTP ${res.status}: ${detail}`);
+      if (res.status === 404) return { error: T.feedbackUnknown };
+      if (res.status === 413) return { error: T.feedbackTooLong };
+      if (res.status === 422) return { error: T.feedbackInvalid };
+      if (res.status === 429) return { error: T.feedbackBusy(retrySeconds(res.headers.get("Retry-After"))) };
+      if (res.status === 503) return { error: T.feedbackDown };
+      if (res.status === 401 || res.status === 403) return { error: T.denied };
+      return { error: T.other(res.status) };
+    } catch (err) {
+      return { error: err && err.name === "AbortError" ? T.timeout : T.network };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // --- Rendering answers -----------------------------------------------------------------
 
   let uid = 0;
@@ -570,9 +639,89 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
       return list;
     };
 
+    /**
+     * Thumbs up/down for an answer with an `answer_id` (not smalltalk), the note that the
+     * question and answer go to the editors, and the comment form thumbs down opens.
+     * A rating sent is kept with the turn, so a restored conversation shows it.
+     */
+    const feedbackControls = (question, body, turn) => {
+      if (typeof body.answer_id !== "string" || !body.answer_id || body.kind === "smalltalk") return null;
+      const n = ++uid;
+      const note = el("p", { class: "fb-note", id: `tb-fn${n}` }, T.feedbackNote);
+      const thumb = (rating, label, d) => el("button", { type: "button", class: `thumb ${rating}`, "aria-pressed": "false",
+        "aria-label": label, title: label, "aria-describedby": note.id }, icon(d));
+      const up = thumb("up", T.thumbUp, ICON_UP), down = thumb("down", T.thumbDown, ICON_DOWN);
+      const area = el("textarea", { id: `tb-fc${n}`, maxlength: String(COMMENT_CHARS), rows: "3" });
+      const sendButton = el("button", { type: "submit" }, T.sendFeedback);
+      const form = el("form", { class: "fb-form", hidden: "" }, el("label", { for: area.id }, T.comment), area, sendButton);
+      const result = el("p", { class: "fb-result", hidden: "" });
+      let sending = false;
+
+      const done = (rating) => {
+        up.setAttribute("aria-pressed", String(rating === "up"));
+        down.setAttribute("aria-pressed", String(rating === "down"));
+        for (const b of [up, down]) b.setAttribute("aria-disabled", "true");
+        form.hidden = true;
+        result.hidden = false;
+        result.classList.remove("error");
+        result.textContent = T.thanks;
+      };
+      const send = async (rating, comment) => {
+        if (sending) return;
+        sending = true;
+        sendButton.disabled = true;
+        const outcome = await sendFeedback({ answer_id: body.answer_id, rating, comment: comment || null,
+          question, answer: String(body.answer ?? "") });
+        sending = false;
+        sendButton.disabled = false;
+        if (outcome.error) {
+          result.hidden = false;
+          result.classList.add("error");
+          result.textContent = outcome.error;
+          status.textContent = outcome.error;
+          return;
+        }
+        if (turn) {
+          turn.feedback = rating;
+          saveConversation(conv);
+        }
+        const hadFocus = form.contains(shadow.activeElement);
+        done(rating);
+        status.textContent = T.thanks;
+        if (hadFocus) down.focus(); // the form is gone: focus stays on this answer
+      };
+      const sent = () => up.getAttribute("aria-disabled") === "true";
+      up.addEventListener("click", () => {
+        if (sent()) return;
+        form.hidden = true;
+        down.setAttribute("aria-pressed", "false");
+        up.setAttribute("aria-pressed", "true");
+        send("up", null);
+      });
+      down.addEventListener("click", () => {
+        if (sent()) return;
+        const open = form.hidden;
+        form.hidden = !open;
+        down.setAttribute("aria-pressed", String(open));
+        up.setAttribute("aria-pressed", "false");
+        result.hidden = true;
+        if (open) {
+          area.focus();
+          reveal(form);
+        }
+      });
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        e.stopPropagation();
+        send("down", area.value.trim().slice(0, COMMENT_CHARS));
+      });
+      if (turn && (turn.feedback === "up" || turn.feedback === "down")) done(turn.feedback);
+      return { buttons: [up, down, note], below: [form, result] };
+    };
+
     /** One answer of the service as a chat message; its event is named when it differs from the last one named. */
     let lastEvent = null;
-    const answerMessage = (question, body) => {
+    const answerMessage = (question, body, turn) => {
       const citations = Array.isArray(body.citations) ? body.citations : [];
       const byRef = new Map(citations.map((c) => [c.ref, c]));
       const lang = /^(de|en)$/.test(body.language) ? body.language : null;
@@ -618,6 +767,7 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
         const list = el("ul", { class: "suggest", "aria-label": T.suggested });
         content.push(suggestionButtons(list, body.suggestions.filter((s) => typeof s === "string").slice(0, 4)));
       }
+      const actions = [];
       if (!body.abstained && citations.length) {
         const copy = el("button", { type: "button", class: "copy" }, icon(ICON_COPY), el("span", null, T.copy));
         copy.addEventListener("click", async () => {
@@ -628,8 +778,12 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
             setTimeout(() => { copy.lastChild.textContent = T.copy; }, 2000);
           }
         });
-        content.push(el("div", { class: "actions" }, copy));
+        actions.push(copy);
       }
+      const feedback = feedbackControls(question, body, turn);
+      if (feedback) actions.push(...feedback.buttons);
+      if (actions.length) content.push(el("div", { class: "actions" }, ...actions));
+      if (feedback) content.push(...feedback.below);
       const cls = body.abstained ? "bot abstained" : `bot answer${kind}`;
       const msg = say(cls, T.bot, ...content);
       if (lang) msg.setAttribute("lang", lang);
@@ -639,7 +793,7 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
     const renderTurns = () => {
       for (const turn of conv.turns) {
         say("user", T.you, el("p", null, turn.question));
-        answerMessage(turn.question, turn.body);
+        answerMessage(turn.question, turn.body, turn);
       }
     };
 
@@ -733,8 +887,9 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
       log.removeAttribute("aria-busy");
       conv.pending = "";
       if (result.body) {
-        conv.turns.push({ question, body: result.body });
-        answerMessage(question, result.body);
+        const turn = { question, body: result.body };
+        conv.turns.push(turn);
+        answerMessage(question, result.body, turn);
       } else {
         if (!input.value.trim()) input.value = question; // keep the question to edit or send again
         updateCounter();
@@ -790,7 +945,7 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
         savedOverflow = null;
       }
     };
-    const focusables = () => [...panel.querySelectorAll("button:not([disabled]), input, a[href], [tabindex]:not([tabindex='-1'])")]
+    const focusables = () => [...panel.querySelectorAll("button:not([disabled]), input, textarea, a[href], [tabindex]:not([tabindex='-1'])")]
       .filter((n) => n.getClientRects().length > 0);
 
     const setOpen = (open, moveFocus = true) => {
