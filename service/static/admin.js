@@ -154,7 +154,7 @@
 
   function clearData() {
     for (const id of ["bestand-daten", "dokumentliste", "rueckmeldeliste", "fragegruppen"]) $(id).replaceChildren();
-    for (const id of ["dokumente-status", "rueckmeldungen-status", "unbeantwortet-status", "aufzeichnung"]) $(id).textContent = "";
+    for (const id of ["dokumente-status", "dokumente-anzahl", "rueckmeldungen-status", "unbeantwortet-status", "aufzeichnung"]) $(id).textContent = "";
     stopPolling();
     $("fortschritt").hidden = true;
   }
@@ -220,7 +220,7 @@
 
   // --- Documents -----------------------------------------------------------------------------
 
-  const docStatus = $("dokumente-status"), docList = $("dokumentliste");
+  const docStatus = $("dokumente-status"), docCount = $("dokumente-anzahl"), docList = $("dokumentliste");
   let documents = [];
 
   function eventDates(d) {
@@ -238,12 +238,12 @@
       el("th", { scope: "row" }, title, el("span", { class: "file" }, d.filename || d.id),
         d.metadata_corrected ? el("span", { class: "corrected" }, "Angaben korrigiert") : null),
       el("td", null, d.event || ""),
-      el("td", null, eventDates(d)),
+      el("td", { class: "date" }, eventDates(d)),
       el("td", null, d.place || ""),
       el("td", null, String(d.type || "").toUpperCase()),
       el("td", { class: "num" }, size(d.size_bytes)),
       el("td", { class: "num" }, String(d.chunks ?? "")),
-      el("td", null, when(d.added_at)),
+      el("td", { class: "date" }, when(d.added_at)),
       el("td", null, d.indexed ? "Ja" : el("span", { class: "no" }, "Nein")),
       el("td", { class: "actions" }, edit, remove));
   }
@@ -252,7 +252,7 @@
     const result = await guarded(() => api("documents"));
     if (!result) return;
     if (result.error) {
-      docStatus.textContent = "";
+      docCount.textContent = "";
       docList.replaceChildren(el("tr", null, el("td", { colspan: "10" }, result.error)));
       return;
     }
@@ -260,7 +260,7 @@
     docList.replaceChildren(...(documents.length ? documents.map(documentRow)
       : [el("tr", null, el("td", { colspan: "10" }, "Es sind noch keine Dokumente im Bestand."))]));
     const n = documents.length;
-    docStatus.textContent = `${n} ${n === 1 ? "Dokument" : "Dokumente"} im Bestand.`;
+    docCount.textContent = `${n} ${n === 1 ? "Dokument" : "Dokumente"} im Bestand.`;
   }
 
   // Upload: the file input (keyboard, screen readers) and, for mouse users, a drop zone around it.
@@ -402,9 +402,9 @@
 
   // Ingest progress: poll the re-index status about once a second while a job runs.
   const progressBox = $("fortschritt"), progressBar = $("fortschritt-balken"), progressText = $("fortschritt-text");
-  const STAGES = { scan: "Dokumente werden gelesen", read: "Dokumente werden gelesen", parse: "Dokumente werden gelesen",
-    chunk: "Abschnitte werden gebildet", embed: "Abschnitte werden eingebettet", write: "Index wird geschrieben",
-    index: "Index wird geschrieben", swap: "Neuer Index wird übernommen", load: "Neuer Index wird geladen" };
+  const STAGES = { reading: "Dokumente werden gelesen", chunking: "Abschnitte werden gebildet",
+    embedding: "Abschnitte werden eingebettet", writing: "Index wird geschrieben", swapping: "Neuer Index wird übernommen",
+    loading: "Neuer Index wird geladen" };
   let pollTimer = 0, following = 0;
 
   function stopPolling() {
