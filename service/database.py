@@ -162,6 +162,8 @@ class Database:
         """Create the folder and file if needed, migrate, purge old rows; False (logged) on failure."""
         with self._lock:
             self._closed = False
+            if self._conn is not None:
+                return True
             self._last_attempt = time.monotonic()
             try:
                 self._conn = self._connect_retrying()
@@ -193,7 +195,7 @@ class Database:
 
     def _connect(self) -> sqlite3.Connection:
         if not self.data_dir.exists():
-            self.data_dir.mkdir(parents=True, mode=0o700)
+            self.data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)  # another worker may be first
             os.chmod(self.data_dir, 0o700)  # the umask may not take bits away from a stricter mode: be explicit
         if not self.path.exists():
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
