@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from tests.conftest import MODEL_CACHE
+from tests.conftest import MODEL_CACHE, REPO
 from vectorstore.embedding import Embedder
 from vectorstore.errors import ModelNotAvailableError
 from vectorstore.settings import DEFAULT_MODEL
@@ -41,16 +43,35 @@ def test_onnx_backends_are_sentence_transformers_with_the_torch_vectors(
 
 
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
-def test_a_single_question_on_the_direct_onnx_path_gets_the_batch_path_vector(backend: str) -> None:
-    """`encode_query` skips `SentenceTransformer.encode` for speed; the vector must not change."""
+def test_questions_without_torch_get_the_sentence_transformers_vectors(backend: str) -> None:
+    """The service embeds questions through `OnnxSession` (no torch); ingest and the reference
+    path use the `SentenceTransformer` around the same export. The vectors must not differ."""
     embedder = Embedder.load(DEFAULT_MODEL, MODEL_CACHE, 1, backend=backend)
     questions = [*TEXTS, "Und wann?", "What were the key takeaways of the second day's forums, in short?" * 3]
+    prompt = embedder._prompts["query"]
     for question in questions:
         # One at a time: int8 quantizes activations per batch, so a batch's other texts move a vector.
-        reference = embedder.encode_queries([question])[0]
-        direct = embedder.encode_query(question)
-        assert direct.dtype == np.float32 and direct.shape == reference.shape
-        assert np.abs(direct - reference).max() < 1e-6, question
+        reference = embedder.model.encode([question], prompt=prompt, normalize_embeddings=True)[0]
+        for ours in (embedder.encode_query(question), embedder.encode_queries([question])[0]):
+            assert ours.dtype == np.float32 and ours.shape == reference.shape
+            assert np.abs(ours - reference).max() < 1e-6, question
+    if backend == "onnx":  # float32: batches of mixed lengths give the same vectors too
+        batch = embedder.encode_queries(questions)
+        reference = embedder.model.encode(questions, prompt=prompt, normalize_embeddings=True)
+        assert np.abs(batch - reference).max() < 1e-5
+
+
+def test_a_server_path_embedder_never_imports_torch() -> None:
+    """Importing torch was most of the service's start-up and ~700 MB of its memory."""
+    script = (
+        "import sys; from pathlib import Path; from vectorstore.embedding import Embedder; "
+        f"e = Embedder.load({DEFAULT_MODEL!r}, Path({str(MODEL_CACHE)!r}), 1, backend='onnx'); "
+        "v = e.encode_query('Wann beginnt die Tagung?'); e.aligner(); "
+        "print(v.shape[0], 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["384", "False", "False"]
 
 
 def test_query_and_passage_prompts_are_applied(torch_embedder: Embedder) -> None:
