@@ -134,9 +134,9 @@ def accepts_history(ask_method) -> bool:
 
 def response_body(result) -> dict:
     """The JSON body /api/ask sends for an in-process `AskResult`."""
-    from service.routers.ask import answer_to_response
+    from service.schemas import AskResponse
 
-    body = answer_to_response(result.answer, result.took_ms).model_dump()
+    body = AskResponse.of(result.answer, result.took_ms).model_dump()
     body["_ranked_doc_ids"] = [p.chunk.doc_id for p in getattr(result, "passages", ())]
     return body
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vectorstore.errors import TagungsbotError
 from service.database import Database
-from service.dependencies import empty_message
+from service.question_text import empty_message
 from service.feedback import AnswerSigner, FeedbackRecorder, RecentAnswers
 from service.limits import BodySizeLimit, EmbeddingSlots, RequestTimeout, embedding_slot
 from service.logging_config import close_logger, configure_logging, question_logger

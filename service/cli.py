@@ -173,13 +173,13 @@ def _check_text(text: str, settings: Settings) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from service.routers.ask import answer_to_response
+    from service.schemas import AskResponse
 
     settings = _settings(args)
     question = _check_text(args.question, settings)
     qa = _load_qa(settings)
     result = qa.ask(question, args.top_k or settings.top_k)
-    response = answer_to_response(result.answer, result.took_ms)
+    response = AskResponse.of(result.answer, result.took_ms)
     if args.json:
         print(response.model_dump_json(indent=2))
         return EXIT_OK
@@ -191,13 +191,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from service.routers.search import search_to_response
+    from service.schemas import SearchResponse
 
     settings = _settings(args)
     query = _check_text(args.query, settings)
     qa = _load_qa(settings)
     result = qa.search(query, args.k or settings.top_k)
-    response = search_to_response(query, result)
+    response = SearchResponse.of(query, result)
     if args.json:
         print(response.model_dump_json(indent=2))
         return EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request, Response
 
 from service.qa import QuestionAnswering
-from service.question_text import QuestionRejected, checked_question, empty_message  # noqa: F401 - empty_message: app.py
+from service.question_text import QuestionRejected, checked_question
 from service.state import ServiceState
 from vectorstore.settings import Settings
 

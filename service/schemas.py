@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from service.answering.compose import Answer
+    from service.qa import SearchResultSet
 
 EXAMPLE_QUESTION = "Wann und wo findet die Veranstaltung statt?"
 
@@ -94,6 +98,24 @@ class AskResponse(BaseModel):
         "", description="Identifies this answer for POST /api/feedback (empty outside the HTTP service).",
     )
 
+    @classmethod
+    def of(cls, answer: "Answer", took_ms: float, answer_id: str = "") -> "AskResponse":
+        """The API's shape of `answer` (the CLI's `--json` and the evaluation print the same);
+        `answer_id` for feedback: the HTTP service signs one, see service/feedback.py."""
+        return cls(
+            answer=answer.answer,
+            abstained=answer.abstained,
+            citations=[CitationOut(**vars(c)) for c in answer.citations],
+            language=answer.language,
+            took_ms=round(took_ms, 2),
+            kind=answer.kind,
+            parts=[PartOut(**vars(p)) for p in answer.parts],
+            resolved_question=answer.resolved_question,
+            event=answer.event,
+            suggestions=list(answer.suggestions),
+            answer_id=answer_id,
+        )
+
 
 class SearchRequest(BaseModel):
     """POST /api/search: the same as the GET query parameters. Browsers send `Origin` on POST,
@@ -118,6 +140,21 @@ class SearchResponse(BaseModel):
     query: str
     results: list[SearchResult]
     took_ms: float
+
+    @classmethod
+    def of(cls, query: str, result: "SearchResultSet") -> "SearchResponse":
+        """The API's shape of a search result; the CLI's `--json` prints the same."""
+        return cls(
+            query=query,
+            results=[
+                SearchResult(
+                    ref=i + 1, doc_id=p.chunk.doc_id, title=p.chunk.title, section=p.chunk.section,
+                    text=p.chunk.text, start=p.chunk.start, end=p.chunk.end, score=p.score,
+                )
+                for i, p in enumerate(result.passages)
+            ],
+            took_ms=round(result.took_ms, 2),
+        )
 
 
 class ErrorResponse(BaseModel):

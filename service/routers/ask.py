@@ -4,31 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from service.answering.compose import Answer
 from service.dependencies import check_question, get_qa, get_settings
 from service.qa import QuestionAnswering
-from service.schemas import AskRequest, AskResponse, CitationOut, ErrorResponse, PartOut
+from service.schemas import AskRequest, AskResponse, ErrorResponse
 from service.unanswered import Unanswered
 from vectorstore.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["ask"])
-
-
-def answer_to_response(answer: Answer, took_ms: float, answer_id: str = "") -> AskResponse:
-    """The API's shape of `answer`; `answer_id` for feedback (the HTTP service signs one, see service/feedback.py)."""
-    return AskResponse(
-        answer=answer.answer,
-        abstained=answer.abstained,
-        citations=[CitationOut(**vars(c)) for c in answer.citations],
-        language=answer.language,
-        took_ms=round(took_ms, 2),
-        kind=answer.kind,
-        parts=[PartOut(**vars(p)) for p in answer.parts],
-        resolved_question=answer.resolved_question,
-        event=answer.event,
-        suggestions=list(answer.suggestions),
-        answer_id=answer_id,
-    )
 
 
 @router.post(
@@ -52,4 +34,4 @@ def ask(
     answer_id = request.app.state.feedback.remember(question, answer.answer, qa.version)
     if answer.abstained:
         request.app.state.unanswered.offer(Unanswered(answer.resolved_question or question, answer.language, qa.version))
-    return answer_to_response(answer, result.took_ms, answer_id)
+    return AskResponse.of(answer, result.took_ms, answer_id)

@@ -5,24 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from service.dependencies import check_question, get_qa, get_settings
-from service.qa import QuestionAnswering, SearchResultSet
-from service.schemas import ErrorResponse, SearchRequest, SearchResponse, SearchResult
+from service.qa import QuestionAnswering
+from service.schemas import ErrorResponse, SearchRequest, SearchResponse
 from vectorstore.settings import Settings
-
-def search_to_response(query: str, result: SearchResultSet) -> SearchResponse:
-    """The API shape of a search result; the CLI's `--json` prints the same."""
-    return SearchResponse(
-        query=query,
-        results=[
-            SearchResult(
-                ref=i + 1, doc_id=p.chunk.doc_id, title=p.chunk.title, section=p.chunk.section,
-                text=p.chunk.text, start=p.chunk.start, end=p.chunk.end, score=p.score,
-            )
-            for i, p in enumerate(result.passages)
-        ],
-        took_ms=round(result.took_ms, 2),
-    )
-
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -41,7 +26,7 @@ def search(
 ) -> SearchResponse:
     query = check_question(q, settings, field="query")
     result = qa.search(query, min(k or settings.top_k, settings.max_top_k))
-    return search_to_response(query, result)
+    return SearchResponse.of(query, result)
 
 
 @router.post(
