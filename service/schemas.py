@@ -63,8 +63,10 @@ class AskRequest(BaseModel):
     )
 
 
-class CitationOut(BaseModel):
-    ref: int = Field(..., description="Number used as [ref] in the answer text.")
+class SearchResult(BaseModel):
+    """A passage of a document: what search lists and what every citation points into."""
+
+    ref: int = Field(..., description="Number of the passage; an answer cites it as [ref].")
     doc_id: str
     title: str
     section: str | None
@@ -72,6 +74,11 @@ class CitationOut(BaseModel):
     start: int
     end: int
     score: float
+
+
+class CitationOut(SearchResult):
+    """A cited passage with the quoted sentence inside it."""
+
     quote_start: int = Field(..., description="Offset of the quoted sentence in the document (start <= quote_start).")
     quote_end: int
 
@@ -123,17 +130,6 @@ class SearchRequest(BaseModel):
 
     q: Text = Field(..., min_length=1, pattern=r"\S", description="Search words or a question (not empty).")
     k: int | None = Field(None, ge=1, le=50, strict=True, description="How many results (default from settings).")
-
-
-class SearchResult(BaseModel):
-    ref: int
-    doc_id: str
-    title: str
-    section: str | None
-    text: str
-    start: int
-    end: int
-    score: float
 
 
 class SearchResponse(BaseModel):
