@@ -502,7 +502,7 @@
     const which = ratingFilter.value === "up" ? " hilfreiche" : ratingFilter.value === "down" ? " nicht hilfreiche" : "";
     feedbackStatus.textContent = total
       ? `${total}${which} ${total === 1 ? "Rückmeldung" : "Rückmeldungen"}${feedbackShown < total ? `, ${feedbackShown} angezeigt` : ""}.`
-      : `Keine${which} Rückmeldungen.`;
+      : `Keine${which ? `${which}n` : ""} Rückmeldungen.`;
   }
 
   ratingFilter.addEventListener("change", () => loadFeedback(true));

@@ -201,6 +201,7 @@ mark{background:#ffe066;color:#1a1a1a;padding:0 1px}
 .actions button{border:1px solid var(--line);background:transparent;border-radius:6px;padding:2px 8px;font-size:.85em;
  display:flex;align-items:center;gap:4px}
 .actions svg{width:16px;height:16px}
+.rate{display:flex;gap:6px}
 .thumb[aria-pressed=true]{background:var(--accent);color:var(--on-accent);border-color:var(--accent)}
 .thumb[aria-disabled=true]{cursor:default}
 .fb-note{flex:1 1 12em;margin:0;color:var(--muted);font-size:.8em}
@@ -716,7 +717,7 @@ input[aria-invalid=true]{border-color:var(--err-fg);outline-color:var(--err-fg)}
         send("down", area.value.trim().slice(0, COMMENT_CHARS));
       });
       if (turn && (turn.feedback === "up" || turn.feedback === "down")) done(turn.feedback);
-      return { buttons: [up, down, note], below: [form, result] };
+      return { buttons: [el("span", { class: "rate" }, up, down), note], below: [form, result] };
     };
 
     /** One answer of the service as a chat message; its event is named when it differs from the last one named. */

@@ -270,6 +270,13 @@ def test_page_with_data_has_no_axe_violations(page_factory, admin_server: Server
         page.keyboard.press("Escape")
     page.set_viewport_size({"width": 360, "height": 800})
     assert_no_violations(page, "the editors' page at 360 px")
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
+        "no horizontal scrolling at 360 px (the documents table scrolls inside its own region)"
+    if not missing:
+        with page.expect_download() as download_info:
+            page.locator("#unbeantwortet-csv").click()
+        text = Path(download_info.value.path()).read_bytes().decode("utf-8-sig")
+        assert UNANSWERABLE in text, text[:500]
     assert page.errors == []
     page.get_by_role("button", name="Abmelden").click()
     assert_no_violations(page, "the login form")
@@ -370,6 +377,7 @@ def test_upload_pdf_and_docx_in_the_page_then_answers_cite_them_and_after_delete
         page.get_by_role("button", name="Hochladen", exact=True).click()
         progress = page.locator("#fortschritt progress")
         progress.wait_for(state="visible", timeout=30_000)
+        assert page.locator("#fortschritt-text").inner_text().strip(), "the progress has a label"
         page.screenshot(path=str(artifacts_dir / "admin-upload-progress.png"))
         wait_for_index(page)
     finally:
@@ -395,6 +403,27 @@ def test_upload_pdf_and_docx_in_the_page_then_answers_cite_them_and_after_delete
         cited = {c["doc_id"] for c in body["citations"]}
         assert not body["abstained"] and docs[name]["id"] in cited, f"{question}: {body['answer']} {cited}"
         assert person in body["answer"]
+
+    # Correct the PDF's event metadata through the page's form.
+    page.locator("#dokumentliste tr").filter(has_text=PDF_NAME).get_by_role("button", name=re.compile("^Angaben bearbeiten")).click()
+    dialog = page.locator("#metadaten-dialog")
+    assert dialog.get_by_label("Titel").input_value() == docs[PDF_NAME]["title"]
+    dialog.get_by_label("Veranstaltung").fill("Werkstatttag Digitale Aktenführung 2026")
+    dialog.get_by_label("Beginn").fill("2026-03-12")
+    dialog.get_by_label("Ende").fill("2026-03-13")
+    dialog.get_by_label("Ort").fill("Musterhausen")
+    dialog.get_by_label("Veranstalter").fill("Landesamt für Zahlenwesen")
+    dialog.get_by_role("button", name="Speichern").click()
+    status.filter(has_text="gespeichert").wait_for(timeout=30_000)
+    wait_for_index(page)
+    row = page.locator("#dokumentliste tr").filter(has_text=PDF_NAME)
+    assert "Angaben korrigiert" in row.inner_text()
+    assert row.locator("td").all_inner_texts()[:3] == [
+        "Werkstatttag Digitale Aktenführung 2026", "12.03.2026 – 13.03.2026", "Musterhausen"]
+    corrected = next(d for d in documents(admin_server) if d["id"] == docs[PDF_NAME]["id"])
+    assert (corrected["event"], corrected["start_date"], corrected["end_date"], corrected["place"], corrected["organiser"]) == (
+        "Werkstatttag Digitale Aktenführung 2026", "2026-03-12", "2026-03-13", "Musterhausen", "Landesamt für Zahlenwesen")
+    assert corrected["metadata_corrected"] and corrected["indexed"]
 
     # Delete both through the page; each one's answers are gone.
     for name, question, person in cases:
@@ -465,8 +494,12 @@ def test_thumbs_down_with_a_comment_in_the_widget_reaches_the_editors_page_and_i
 
     editors = page_factory()
     logged_in(editors, admin_server)
-    editors.select_option("#bewertung", "down")
     entry = editors.locator("#rueckmeldeliste li").filter(has_text=comment)
+    entry.wait_for()
+    editors.select_option("#bewertung", "up")
+    editors.locator("#rueckmeldungen-status").filter(has_text="hilfreiche").wait_for()
+    assert entry.count() == 0, "the filter 'Hilfreich' hides a thumbs down"
+    editors.select_option("#bewertung", "down")
     entry.wait_for()
     assert "Nicht hilfreich" in entry.inner_text() and question in entry.inner_text()
     with editors.expect_download() as download_info:
