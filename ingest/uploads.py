@@ -39,10 +39,10 @@ from ingest.cleaning import clean
 from ingest.event_metadata import EventMetadata
 from ingest.loaders import SIDECAR_SUFFIX, LoadError, NoTextLayerError, load_file
 
-Refusal = Literal["name", "size", "count", "type", "unreadable", "no_text", "duplicate", "exists"]
+Refusal = Literal["empty", "name", "size", "count", "type", "unreadable", "no_text", "duplicate", "exists"]
 
 STATUS: dict[Refusal, int] = {
-    "name": 422, "size": 413, "count": 413, "type": 415, "unreadable": 422, "no_text": 422, "duplicate": 409,
+    "empty": 422, "name": 422, "size": 413, "count": 413, "type": 415, "unreadable": 422, "no_text": 422, "duplicate": 409,
     "exists": 409,
 }
 """The HTTP status of each kind of refusal."""
@@ -177,7 +177,7 @@ class UploadCheck:
 
     def run(self, candidates: Sequence[UploadCandidate]) -> list[AcceptedUpload]:
         if not candidates:
-            raise UploadRefused("count", "no file was sent; send one or more files in the form field 'files'")
+            raise UploadRefused("empty", "no file was sent; send one or more files in the form field 'files'")
         if len(candidates) > self.max_files:
             raise UploadRefused(
                 "count", f"{len(candidates)} files in one upload; at most {self.max_files} are taken at once "

@@ -106,8 +106,9 @@ class UploadForm:
             header_value.clear()
 
         def on_headers_finished() -> None:
-            raw = part.headers.get(b"content-disposition", b"").decode("utf-8", "replace")
-            _, options = parse_options_header(raw)
+            header = part.headers.get(b"content-disposition", b"")
+            raw = header.decode("utf-8", "replace")
+            _, options = parse_options_header(header)  # bytes: parsed as latin-1, whatever they hold
             part.name = options.get(b"name", b"").decode("utf-8", "replace")
             part.filename = filename_of(raw)
             if part.name != FIELD or part.filename is None:
@@ -160,7 +161,7 @@ class UploadForm:
         except _Stop:
             await _drain(stream)
             raise refusal[0] from None
-        except FormParserError as exc:
+        except (FormParserError, ValueError) as exc:  # ValueError: also UnicodeError of a header
             raise FormError(f"the multipart form cannot be read ({exc}); send the documents as multipart/form-data "
                             f"in the field 'files'") from exc
         finally:

@@ -284,42 +284,16 @@ def _document_path(request: Request, doc_id: str) -> Path:
     return path
 
 
-@router.delete(
-    "/documents/{doc_id:path}",
-    status_code=202,
-    response_model=RemovedOut,
-    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
-    summary="Remove a document (and its metadata corrections) from the corpus; starts a re-index",
-)
-def delete_document(doc_id: str, request: Request) -> RemovedOut:
-    reindexer = _reindexer(request)
-    _ready(reindexer)
-    with _write_lock:
-        path = _document_path(request, doc_id)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            raise HTTPException(status_code=404, detail=f"no document {doc_id!r} in the corpus (it was removed meanwhile)") from None
-        except OSError as exc:
-            raise HTTPException(
-                status_code=503, detail=f"{doc_id} cannot be removed ({exc.strerror or exc}); make the corpus folder writable",
-            ) from exc
-        write_corrections(path, {})
-    database = _database(request)
-    if database is not None:
-        try:
-            database.forget_document(doc_id)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("the record of %s stays in the database: %s", doc_id, exc)
-    log.info("removed %s", doc_id)
-    return RemovedOut(removed=doc_id, job=_start(reindexer))
-
-
+# Declared before DELETE /documents/{doc_id:path}, whose path would also match ".../metadata":
+# so a wrong method on .../metadata is answered 405 with "Allow: PUT".
 @router.put(
     "/documents/{doc_id:path}/metadata",
     status_code=202,
     response_model=MetadataOut,
-    responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    responses={
+        400: {"model": ErrorResponse, "description": "The body is not JSON in UTF-8"},
+        404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
+    },
     summary="Correct a document's event metadata (stored beside it, applied at ingest); starts a re-index",
 )
 def correct_metadata(doc_id: str, body: MetadataIn, request: Request) -> MetadataOut:
@@ -349,3 +323,34 @@ def correct_metadata(doc_id: str, body: MetadataIn, request: Request) -> Metadat
     listing = _catalog(request).run(_served(request), _database(request))
     entry = next(e for e in listing.documents if e.id == doc_id)
     return MetadataOut(document=_out(entry), job=job)
+
+
+@router.delete(
+    "/documents/{doc_id:path}",
+    status_code=202,
+    response_model=RemovedOut,
+    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    summary="Remove a document (and its metadata corrections) from the corpus; starts a re-index",
+)
+def delete_document(doc_id: str, request: Request) -> RemovedOut:
+    reindexer = _reindexer(request)
+    _ready(reindexer)
+    with _write_lock:
+        path = _document_path(request, doc_id)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise HTTPException(status_code=404, detail=f"no document {doc_id!r} in the corpus (it was removed meanwhile)") from None
+        except OSError as exc:
+            raise HTTPException(
+                status_code=503, detail=f"{doc_id} cannot be removed ({exc.strerror or exc}); make the corpus folder writable",
+            ) from exc
+        write_corrections(path, {})
+    database = _database(request)
+    if database is not None:
+        try:
+            database.forget_document(doc_id)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("the record of %s stays in the database: %s", doc_id, exc)
+    log.info("removed %s", doc_id)
+    return RemovedOut(removed=doc_id, job=_start(reindexer))
