@@ -25,7 +25,7 @@ import pytest
 
 from tests.conftest import CORPUS, Server, base_env, start_server
 from tests.service.hostsite import HostSite, host_page
-from tests.service.test_accessibility_browser import AXE, assert_no_violations
+from tests.service.test_accessibility_browser import assert_no_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
