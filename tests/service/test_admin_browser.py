@@ -483,13 +483,31 @@ def test_thumbs_down_with_a_comment_in_the_widget_reaches_the_editors_page_and_i
     assert answer.get_by_label(re.compile("Was hat gefehlt")).is_hidden()
     page.screenshot(path=str(artifacts_dir / "widget-feedback.png"))
 
+    # Thumbs on an abstention too (a missing answer is worth hearing about), none on a greeting;
+    # thumbs up sends at once, by keyboard as well.
+    for text in ("Hallo", UNANSWERABLE):
+        before = page.locator(".msg.bot").count()
+        page.fill("#tb-q", text)
+        page.press("#tb-q", "Enter")
+        page.locator(".msg.bot").nth(before).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    greeting, abstention = page.locator(".msg.bot").nth(-2), page.locator(".msg.bot").last
+    assert greeting.locator(".thumb").count() == 0, "no thumbs on small talk"
+    assert "abstained" in abstention.get_attribute("class")
+    abstention_up = abstention.get_by_role("button", name="Antwort hilfreich")
+    abstention_up.focus()
+    page.keyboard.press("Enter")
+    abstention.locator(".fb-result", has_text="Danke für Ihre Rückmeldung").wait_for(timeout=30_000)
+    assert abstention_up.get_attribute("aria-pressed") == "true"
+    assert sent[-1]["rating"] == "up" and sent[-1]["comment"] is None and sent[-1]["question"] == UNANSWERABLE
+    assert abstention.get_by_label(re.compile("Was hat gefehlt")).is_hidden(), "thumbs up asks for no comment"
+
     page.reload()  # the rating is kept with the conversation
-    restored = page.locator(".msg.answer").last
+    restored = page.locator(".msg.answer").first
     restored.wait_for()
     restored_down = restored.get_by_role("button", name="Antwort nicht hilfreich")
     assert restored_down.get_attribute("aria-pressed") == "true" and restored_down.get_attribute("aria-disabled") == "true"
     restored_down.click(force=True)  # aria-disabled: Playwright would wait for it to be enabled
-    assert len(sent) == 1, "a sent rating is not sent twice"
+    assert len(sent) == 2, "a sent rating is not sent twice"
     assert page.errors == []
 
     editors = page_factory()
