@@ -238,6 +238,7 @@ def test_uploaded_event_is_answered_with_citations_during_ingest_zero_failures_t
     assert set(documents(server.url)) == {BUNDLED}
     failed = [r for r in results if r != 200]
     assert len(results) >= 20 and failed == [], f"{len(failed)} of {len(results)} questions failed: {failed[:5]}"
+    print(f"questions answered meanwhile: {len(results)}, failed: {len(failed)}")
 
 
 def test_metadata_corrections_are_stored_beside_the_document_and_reach_the_store(docs_server: tuple[Server, Path]) -> None:
