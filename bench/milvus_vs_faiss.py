@@ -251,7 +251,7 @@ def start_milvus_lite(data_dir: Path) -> tuple[subprocess.Popen, str]:
 
 
 def run_milvus(content, update, gone, queries, texts, repeat: int, root: Path, index_type: str) -> dict[str, Any]:
-    from vectorstore.milvus_store import MilvusConnection, MilvusSource, MilvusWriter
+    from vectorstore.milvus import MilvusConnection, MilvusSource, MilvusWriter
 
     process, uri = start_milvus_lite(root / "milvus-data")
     try:

@@ -1,7 +1,7 @@
 """The vector store interface both backends satisfy, and the factories that pick one.
 
     TAGUNGSBOT_VECTOR_BACKEND=faiss    (default) one folder on local disk, see `faiss_store`
-    TAGUNGSBOT_VECTOR_BACKEND=milvus   a Milvus server or cluster, see `milvus_store`
+    TAGUNGSBOT_VECTOR_BACKEND=milvus   a Milvus server or cluster, see `vectorstore.milvus`
 
 The service reads through a `StoreSource` (which version is current; open it), ingest
 writes through a `StoreWriter`. A *row* is the integer handle that `search` and
@@ -187,7 +187,7 @@ def check_backend(settings: Settings) -> str:
 def store_source(settings: Settings) -> StoreSource:
     """The source of served stores for the configured backend."""
     if check_backend(settings) == "milvus":
-        from vectorstore.milvus_store import MilvusSource
+        from vectorstore.milvus import MilvusSource
 
         return MilvusSource.from_settings(settings)
     return FaissSource(settings.index_dir)
@@ -201,7 +201,7 @@ def open_store(settings: Settings) -> VectorStore:
 def open_writer(settings: Settings) -> StoreWriter:
     """The writer ingest uses for the configured backend."""
     if check_backend(settings) == "milvus":
-        from vectorstore.milvus_store import MilvusWriter
+        from vectorstore.milvus import MilvusWriter
 
         return MilvusWriter.from_settings(settings)
     return FaissWriter(settings.index_dir)

@@ -26,9 +26,9 @@ from vectorstore.records import StoreContent
 from vectorstore.keyword import KeywordIndex
 from vectorstore.layout import new_version_name
 from vectorstore.manifest import Manifest
-from vectorstore.milvus_store import (
-    CollectionSet, MilvusConnection, MilvusSource, MilvusStoreError, MilvusWriter, _Update, split_utf8,
-)
+from vectorstore.milvus import CollectionSet, MilvusConnection, MilvusSource, MilvusStoreError, MilvusWriter
+from vectorstore.milvus.schema import split_utf8
+from vectorstore.milvus.writer import _Update
 from vectorstore.records import Document, sha256_text
 from vectorstore.settings import Settings
 from vectorstore.store import FaissSource, VectorStore, check_backend, open_writer, store_source
