@@ -33,7 +33,7 @@ from vectorstore.errors import StoreCorruptError
 from vectorstore.keyword import KeywordIndex
 from vectorstore.layout import commit_version, current_dir, start_version, write_failure
 from vectorstore.manifest import Manifest, folder_checksums
-from vectorstore.records import Chunk, Document, Section, StoreContent  # StoreContent: re-exported for writers
+from vectorstore.records import Chunk, Document, StoreContent  # StoreContent: re-exported for writers
 
 EXACT_SEARCH_LIMIT = 50_000
 """Up to this many chunks the index is exact (flat: ~0.25 ms per query at 10k, ~5.4 ms at 100k
@@ -125,30 +125,6 @@ def build_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
     for begin in range(0, len(vectors), step):
         index.add(np.ascontiguousarray(vectors[begin : begin + step], dtype=np.float32))
     return index
-
-
-def _document_to_json(doc: Document) -> dict:
-    return {
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "text": doc.text,
-        "source_path": doc.source_path,
-        "source_hash": doc.source_hash,
-        "sections": [[s.start, s.heading] for s in doc.sections],
-        "metadata": doc.metadata,
-    }
-
-
-def _document_from_json(data: dict) -> Document:
-    return Document(
-        doc_id=data["doc_id"],
-        title=data["title"],
-        text=data["text"],
-        source_path=data["source_path"],
-        source_hash=data["source_hash"],
-        sections=tuple(Section(int(s), str(h)) for s, h in data.get("sections", [])),
-        metadata=data.get("metadata", {}),
-    )
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
@@ -261,7 +237,7 @@ def write_store(index_dir: Path, content: StoreContent, manifest: Manifest) -> P
     manifest = with_index_params(manifest)
     try:
         tmp = start_version(index_dir)
-        _write_jsonl(tmp / "documents.jsonl", (_document_to_json(d) for d in content.documents))
+        _write_jsonl(tmp / "documents.jsonl", (d.to_json() for d in content.documents))
         _write_jsonl(tmp / "chunks.jsonl", (c.to_json() for c in content.chunks))
         np.save(tmp / "vectors.npy", np.ascontiguousarray(content.vectors, dtype=np.float32))
         np.save(tmp / "sentences.npy", np.ascontiguousarray(content.sentences, dtype=np.int64).reshape(-1, 3))
@@ -341,7 +317,7 @@ class FaissStore:
         manifest.verify_files(path, require=require_checksums)  # before FAISS parses index.faiss
         reading = "documents.jsonl"
         try:
-            documents = {d.doc_id: d for d in map(_document_from_json, _read_jsonl(path / reading))}
+            documents = {d.doc_id: d for d in map(Document.from_json, _read_jsonl(path / reading))}
             reading = "chunks.jsonl"
             chunks = ChunkTable(path / reading)
             chunks.doc_ids()  # reads every line now: a damaged file is refused at load, not mid-request

@@ -34,6 +34,22 @@ class Document:
     sections: tuple[Section, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        """The stored form (every backend stores documents as this JSON object)."""
+        return {
+            "doc_id": self.doc_id, "title": self.title, "text": self.text, "source_path": self.source_path,
+            "source_hash": self.source_hash, "sections": [[s.start, s.heading] for s in self.sections],
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Document":
+        return cls(
+            doc_id=data["doc_id"], title=data["title"], text=data["text"], source_path=data["source_path"],
+            source_hash=data["source_hash"], sections=tuple(Section(int(s), str(h)) for s, h in data.get("sections", [])),
+            metadata=data.get("metadata", {}),
+        )
+
     def section_at(self, offset: int) -> str | None:
         """Heading of the section that contains `offset`, or None before the first heading."""
         current: str | None = None

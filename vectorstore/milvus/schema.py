@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from vectorstore.errors import StoreCorruptError, StoreIncompatibleError
 from vectorstore.manifest import FORMAT_VERSION, Manifest
-from vectorstore.records import Chunk, Document, Section
+from vectorstore.records import Chunk, Document
 
 LIVE = 2**62
 """`gen_to` of rows that no generation has retired yet."""
@@ -65,23 +65,11 @@ def split_utf8(text: str, limit: int = MAX_PART_BYTES) -> list[str]:
 
 
 def document_json(doc: Document) -> str:
-    return json.dumps(
-        {
-            "doc_id": doc.doc_id, "title": doc.title, "text": doc.text, "source_path": doc.source_path,
-            "source_hash": doc.source_hash, "sections": [[s.start, s.heading] for s in doc.sections],
-            "metadata": doc.metadata,
-        },
-        ensure_ascii=False,
-    )
+    return json.dumps(doc.to_json(), ensure_ascii=False)
 
 
 def document_from_json(raw: str) -> Document:
-    data = json.loads(raw)
-    return Document(
-        doc_id=data["doc_id"], title=data["title"], text=data["text"], source_path=data["source_path"],
-        source_hash=data["source_hash"], sections=tuple(Section(int(s), str(h)) for s, h in data["sections"]),
-        metadata=data.get("metadata", {}),
-    )
+    return Document.from_json(json.loads(raw))
 
 
 def chunk_from_entity(entity: Mapping[str, Any]) -> Chunk:
