@@ -393,9 +393,10 @@ class Reindexer:
                 message = reader.recv()  # returns when the child sends, raises EOFError when it dies without
                 if not (isinstance(message, dict) and "progress" in message):
                     break
+                new_stage = job.progress is None or job.progress.get("stage") != message["progress"].get("stage")
                 job.progress = message["progress"]
                 last = job.progress.get("done") == job.progress.get("total")
-                if last or time.monotonic() - written >= PROGRESS_EVERY_S:
+                if new_stage or last or time.monotonic() - written >= PROGRESS_EVERY_S:
                     self.files.write(job)
                     written = time.monotonic()
                 message = None

@@ -197,6 +197,7 @@ def test_uploaded_event_is_answered_with_citations_during_ingest_zero_failures_t
         assert progress, "no progress was reported while the job ran"
         assert {p["stage"] for p in progress} <= {"reading", "embedding", "writing", "loading"}
         assert all(0 <= p["done"] <= p["total"] for p in progress)
+        assert any(p["stage"] == "embedding" and p["total"] > 0 for p in progress), progress  # shown while the model loads
         report = status["report"]
         total_texts = report["chunks"] + report["sentences"]
         # Incremental: only the two new documents are embedded, everything else is re-used.
