@@ -427,12 +427,15 @@
     }
   }
 
-  /** Poll the latest job until it is no longer running; then show the outcome and reload. */
+  /**
+   * Poll the latest job until it is no longer running and no follow-up is queued (a change made
+   * while a job runs queues one: `pending`); then show the outcome and reload.
+   */
   async function followJob(started) {
     stopPolling();
     const mine = following;
     const minId = started && Number.isInteger(started.id) ? started.id : 0;
-    let seenRunning = false;
+    let seenRunning = false, queuedTicks = 0;
     const tick = async () => {
       if (mine !== following) return;
       const result = await guarded(() => api("reindex/status"));
@@ -444,13 +447,21 @@
       }
       const job = result.body;
       const current = job.id >= minId;
-      if (job.status === "running" || (!current && minId)) {
+      // A queued follow-up starts as soon as the running job ends; if it does not, say so after a while.
+      const queued = job.status !== "running" && job.pending === true && ++queuedTicks <= 20;
+      if (job.status === "running" || queued || (!current && minId)) {
         seenRunning = seenRunning || job.status === "running";
         showProgress(job);
         pollTimer = setTimeout(tick, POLL_MS);
         return;
       }
       progressBox.hidden = true;
+      if (job.status !== "running" && job.pending === true) {
+        showAlert("Eine weitere Aktualisierung des Index ist angefordert, hat aber nicht begonnen. Bitte laden Sie " +
+          "die Seite in einigen Minuten neu; bleibt es dabei, sieht die IT im Protokoll des Dienstes nach.");
+        await loadDocuments();
+        return;
+      }
       if (!minId && !seenRunning) return; // nothing was running when the page opened
       if (job.status === "failed") {
         showAlert(`Die Aktualisierung des Index ist fehlgeschlagen; der bisherige Bestand bleibt in Betrieb.\n${job.error || ""}`.trim());

@@ -425,13 +425,21 @@ def test_upload_pdf_and_docx_in_the_page_then_answers_cite_them_and_after_delete
         "Werkstatttag Digitale Aktenführung 2026", "2026-03-12", "2026-03-13", "Musterhausen", "Landesamt für Zahlenwesen")
     assert corrected["metadata_corrected"] and corrected["indexed"]
 
-    # Delete both through the page; each one's answers are gone.
-    for name, question, person in cases:
+    # Delete both through the page, the second while the first one's re-index runs (it queues a
+    # follow-up job); the page waits for both, and their answers are gone.
+    jobs = []
+    for name, _, _ in cases:
         row = page.locator("#dokumentliste tr").filter(has_text=name)
         row.get_by_role("button", name=re.compile("^Löschen")).click()
-        page.locator("#loeschen-dialog").get_by_role("button", name="Endgültig löschen").click()
-        status.filter(has_text="entfernt").wait_for(timeout=30_000)
-        wait_for_index(page)
+        with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
+            page.locator("#loeschen-dialog").get_by_role("button", name="Endgültig löschen").click()
+        jobs.append(deleted.value.json()["job"])
+        status.filter(has_text=f"{docs[name]['title']}“ wurde entfernt").wait_for(timeout=30_000)
+    assert jobs[1]["status"] == "running" and jobs[1]["pending"], f"the second delete queued a follow-up: {jobs}"
+    wait_for_index(page)
+    job = httpx.get(admin_server.url + "/api/admin/reindex/status", headers=ADMIN, timeout=30).json()
+    assert job["status"] == "succeeded" and not job.get("pending"), job
+    for name, question, person in cases:
         assert page.locator("#dokumentliste tr").filter(has_text=name).count() == 0
         body = ask(admin_server, question)
         assert docs[name]["id"] not in {c["doc_id"] for c in body["citations"]}, body
