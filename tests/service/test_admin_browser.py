@@ -327,7 +327,7 @@ def test_keyboard_reaches_upload_edit_and_delete_with_visible_focus(page_factory
     assert page.errors == []
 
 
-def test_a_refused_upload_is_explained_and_changes_nothing(page_factory, admin_server: Server, tmp_path: Path) -> None:
+def test_a_refused_upload_by_file_choice_or_drop_is_explained_and_changes_nothing(page_factory, admin_server: Server, tmp_path: Path) -> None:
     need(admin_server, "GET", "/api/admin/documents")
     before = documents(admin_server)
     fake = tmp_path / "programm.pdf"
@@ -343,6 +343,20 @@ def test_a_refused_upload_is_explained_and_changes_nothing(page_factory, admin_s
     assert page.locator("#fortschritt").is_hidden()
     assert documents(admin_server) == before
     assert not (admin_server.corpus / "programm.pdf").exists()  # type: ignore[attr-defined]
+
+    # The same file dropped onto the drop zone goes the same way.
+    page.evaluate("document.getElementById('meldung').textContent = ''")
+    dropped = page.evaluate_handle("""(bytes) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(bytes)], "programm-2.pdf", {type: "application/pdf"}));
+      return transfer;
+    }""", list(fake.read_bytes()))
+    page.dispatch_event("#ablage", "dragenter", {"dataTransfer": dropped})
+    assert "over" in page.locator("#ablage").get_attribute("class")
+    page.dispatch_event("#ablage", "drop", {"dataTransfer": dropped})
+    page.get_by_role("alert").filter(has_text="programm-2.pdf").wait_for()
+    assert "over" not in page.locator("#ablage").get_attribute("class")
+    assert documents(admin_server) == before
     assert page.errors == []
 
 
