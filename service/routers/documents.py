@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -240,20 +241,20 @@ async def upload_documents(request: Request) -> UploadOut:
                 status_code=503, detail=f"the corpus folder cannot be written ({exc.strerror or exc}); nothing was added: "
                 "make it writable for the service user",
             ) from exc
-    _record(request, accepted)
+    added_at = _record(request, accepted)
     log.info("uploaded %s", ", ".join(a.doc_id for a in accepted))
     job = _start(reindexer)
-    return UploadOut(accepted=[_accepted_out(a, catalog, settings.corpus_dir) for a in accepted], job=job)
+    return UploadOut(accepted=[_accepted_out(a, added_at, settings.corpus_dir) for a in accepted], job=job)
 
 
-def _accepted_out(item: AcceptedUpload, catalog: DocumentCatalog, corpus_dir: Path) -> DocumentOut:
+def _accepted_out(item: AcceptedUpload, added_at: str, corpus_dir: Path) -> DocumentOut:
     meta = item.metadata
     return DocumentOut(
         id=item.doc_id, filename=item.filename, title=item.title, event=_text(meta.get("event")),
         start_date=_text(meta.get("event_start")), end_date=_text(meta.get("event_end")), place=_text(meta.get("place")),
         organiser=_text(meta.get("organiser")),
         language=_text(meta.get("language")) or (detect_language(item.text_sample) if item.text_sample else None),
-        type=item.kind, size_bytes=item.size, chunks=0, added_at=None, content_hash=item.sha256,
+        type=item.kind, size_bytes=item.size, chunks=0, added_at=added_at, content_hash=item.sha256,
         metadata_corrected=False, indexed=False, in_corpus=(corpus_dir / item.doc_id).exists(),
         original_filename=item.filename,
     )
@@ -264,15 +265,18 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _record(request: Request, accepted: list[AcceptedUpload]) -> None:
+def _record(request: Request, accepted: list[AcceptedUpload]) -> str:
+    """Record the uploads in the database (when there is one); returns their time of adding."""
+    added_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     database = _database(request)
     if database is None:
-        return
+        return added_at
     for item in accepted:
         try:
-            database.record_document(item.doc_id, item.sha256, item.size, original_filename=item.filename)
+            database.record_document(item.doc_id, item.sha256, item.size, original_filename=item.filename, added_at=added_at)
         except Exception as exc:  # noqa: BLE001 - the document is in the corpus; only its upload time is not kept
             log.warning("the upload of %s is not recorded in the database: %s", item.doc_id, exc)
+    return added_at
 
 
 def _document_path(request: Request, doc_id: str) -> Path:

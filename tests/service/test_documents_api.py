@@ -191,6 +191,7 @@ def test_uploaded_event_is_answered_with_citations_during_ingest_zero_failures_t
         body = response.json()
         assert [d["id"] for d in body["accepted"]] == [PDF_NAME, DOCX_NAME]
         assert body["accepted"][0]["place"] == "Husum" and body["accepted"][0]["start_date"] == "2026-03-12"
+        assert body["accepted"][0]["added_at"] and not body["accepted"][0]["indexed"]
         assert body["job"]["status"] == "running"
         status, progress = wait_for_jobs(server.url)
         assert status["status"] == "succeeded", status
