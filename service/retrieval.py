@@ -9,7 +9,7 @@ top `candidates`, merged):
 - keyword: BM25 with German analysis and typo correction; an English question is
   searched with its names and numbers plus dictionary translations (`translation`).
 
-An English question's vector is first aligned to German (`vectorstore.crosslingual`).
+An English question's vector is first aligned to German (`vectorstore.embedding.crosslingual`).
 
 The default fusion is relative-score fusion: each signal is scaled to 0..1 over the pool
 (BM25 by its maximum) and added with weights, so a passage that BM25 finds far ahead of
@@ -29,7 +29,7 @@ import numpy as np
 
 from service.language import Language, keyword_query
 from service.translation import Dictionary, german_words, installed_dictionary
-from vectorstore.crosslingual import CORPUS_LANGUAGE
+from vectorstore.embedding.crosslingual import CORPUS_LANGUAGE
 from vectorstore.embedding import Embedder
 from vectorstore.records import Chunk
 from vectorstore.store import VectorStore
@@ -52,7 +52,7 @@ class FusionWeights:
     rrf_k: int = 60
     candidates: int = Settings.fusion_candidates
     answer_pool: int = 20  # passages whose sentences the answer builder may quote
-    crosslingual_shift: float = Settings.crosslingual_shift  # see vectorstore/crosslingual.py; 0 turns it off
+    crosslingual_shift: float = Settings.crosslingual_shift  # see vectorstore/embedding/crosslingual.py; 0 turns it off
     translations_per_word: int = 3  # German words per English word in the keyword query (service/translation.py)
 
     def keyword(self, language: Language) -> float:

@@ -111,7 +111,7 @@ class Settings:
     keyword_weight_de: float = 0.3
     keyword_weight_en: float = 0.5  # BM25 for English questions searches names, numbers and dictionary translations
     dictionary_path: Path | None = Path("/usr/share/trans/de-en")  # Ding's list (Debian trans-de-en); "off": none
-    crosslingual_shift: float = 1.0  # share of the English→German question offset removed (vectorstore/crosslingual.py)
+    crosslingual_shift: float = 1.0  # share of the English→German question offset removed (vectorstore/embedding/crosslingual.py)
     allow_open: bool = False
     rate_limit_burst: int = 20
     embedding_wait_s: float = 2.0

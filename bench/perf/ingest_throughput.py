@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=240, help="number of XQuAD passages in the corpus")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for perf_ingest.json")
     args = parser.parse_args(argv)
-    from vectorstore.onnx_backend import passage_backend
+    from vectorstore.embedding import passage_backend
     from vectorstore.settings import Settings
 
     settings = Settings.from_env()

@@ -5,7 +5,7 @@ about 700 MB of its memory, and answering questions needs neither: a question is
 tokenised and run through the exported graph (transformer, pooling and normalisation
 in one), which needs only `tokenizers` and ONNX Runtime. Ingest and the reference path
 keep using `SentenceTransformer` (`onnx_module.OnnxEncoder` wraps this same session);
-tests/vectorstore/test_embedding.py pins the vectors of both paths to each other.
+tests/vectorstore/embedding/test_model.py pins the vectors of both paths to each other.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import numpy as np
 
 
 class OnnxSession:
-    """Tokenizer plus ONNX Runtime session of one exported model folder (`onnx_backend`)."""
+    """Tokenizer plus ONNX Runtime session of one exported model folder (`onnx_export`)."""
 
     def __init__(self, folder: Path, threads: int = 1, marker: dict[str, Any] | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        from vectorstore.onnx_backend import read_export_marker
+        from vectorstore.embedding.onnx_export import read_export_marker
 
         self.folder = Path(folder)
         self.threads = max(int(threads), 1)

@@ -1,6 +1,6 @@
 """A sentence-transformers module that runs the ONNX export with ONNX Runtime.
 
-The export (see `onnx_backend`) holds transformer, mean pooling and normalisation in
+The export (see `onnx_export`) holds transformer, mean pooling and normalisation in
 one graph, so this single input module makes a complete `SentenceTransformer`: the
 library's `encode` (prompts, batching, length sorting, progress bar) stays the
 interface of ingest, and only the arithmetic moves from torch to ONNX Runtime. The
@@ -16,7 +16,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules.input_module import InputModule
 
-from vectorstore.onnx_session import OnnxSession
+from vectorstore.embedding.onnx_session import OnnxSession
 
 
 class OnnxEncoder(InputModule):

@@ -9,7 +9,7 @@ import pytest
 
 from service.retrieval import FusionWeights, HybridRetriever
 from tests.conftest import MODEL_CACHE
-from vectorstore.crosslingual import CORPUS_LANGUAGE, PARALLEL_QUESTIONS, QueryAligner, read_parallel_questions
+from vectorstore.embedding.crosslingual import CORPUS_LANGUAGE, PARALLEL_QUESTIONS, QueryAligner, read_parallel_questions
 from vectorstore.embedding import Embedder
 from vectorstore.settings import DEFAULT_MODEL
 

