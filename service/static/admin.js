@@ -133,7 +133,10 @@
       return await fn();
     } catch (err) {
       if (err instanceof KeyRefused) {
-        logout(`Der Admin-Schlüssel wurde nicht angenommen. Bitte prüfen Sie ihn und melden Sie sich erneut an. (${err.message})`);
+        logout(/admin operations are disabled/.test(err.message)
+          ? "Die Redaktionsfunktionen sind auf diesem Server ausgeschaltet. Die IT schaltet sie mit der Einstellung " +
+            "TAGUNGSBOT_ADMIN_KEYS ein und startet den Dienst neu."
+          : `Der Admin-Schlüssel wurde nicht angenommen. Bitte prüfen Sie ihn und melden Sie sich erneut an. (${err.message})`);
         return undefined;
       }
       throw err;
