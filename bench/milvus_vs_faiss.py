@@ -82,9 +82,9 @@ def mixed(base: np.ndarray, count: int, rng: np.random.Generator, noise: float =
 
 def make_content(count: int, seed: int, doc_prefix: str = "doc"):
     """`count` chunks in documents of CHUNKS_PER_DOC, with sentences and vectors."""
-    from ingest.sentences import split_sentences
     from vectorstore.faiss_store import StoreContent
     from vectorstore.records import Chunk, Document, sha256_text
+    from vectorstore.text.sentences import split_sentences
 
     base, passages = base_vectors()
     sentences = [[p[s:e] for s, e in split_sentences(p)] for p in passages]

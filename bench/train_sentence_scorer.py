@@ -60,10 +60,10 @@ def collect(log=print) -> list[Question]:
     from bench.evaluate import VectorCache, cached_embedder
     from bench.stores import WORK_DIR, StoreBuilder
     from service.answering.scoring import feature_rows
-    from service.language import detect_language
     from service.qa import QuestionAnswering
     from vectorstore.faiss_store import FaissStore
     from vectorstore.settings import Settings
+    from vectorstore.text.language import detect_language
 
     settings = Settings.from_env()
     cache = VectorCache(WORK_DIR / "vector-cache.npz")

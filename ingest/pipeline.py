@@ -26,11 +26,10 @@ from typing import Callable
 import numpy as np
 
 from ingest.chunking import Chunker, ChunkingConfig
-from ingest.embedding_cache import BlockEmbedder, clear_scratch, embedding_cache_dir, gather
 from ingest.cleaning import clean
+from ingest.embedding_cache import BlockEmbedder, clear_scratch, embedding_cache_dir, gather
 from ingest.event_metadata import EventMetadata, read_corrections, sidecar_of
 from ingest.loaders import CorpusScanner, LoadError, SkippedFile, load_file
-from ingest.sentences import split_sentences
 from vectorstore.embedding import Embedder, passage_backend
 from vectorstore.errors import CorpusError, TagungsbotError
 from vectorstore.faiss_store import FaissStore, StoreContent, choose_index_type, write_store
@@ -39,6 +38,7 @@ from vectorstore.manifest import Manifest
 from vectorstore.records import Chunk, Document, sha256_text
 from vectorstore.settings import Settings
 from vectorstore.store import StoreWriter, open_writer
+from vectorstore.text.sentences import split_sentences
 
 log = logging.getLogger("tagungsbot.ingest")
 

@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 from ingest.event_metadata import METADATA_KEY, read_corrections, sidecar_of
 from ingest.loaders import CorpusScanner, LoadError
-from service.language import detect_language
 from vectorstore.records import Document
+from vectorstore.text.language import detect_language
 
 log = logging.getLogger("tagungsbot.documents")
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.sentences import split_sentences
-from service.entities import (
+from vectorstore.text.analysis import TermMatcher, fold, terms
+from vectorstore.text.entities import (
     Directory,
     Person,
     dates,
@@ -37,8 +37,8 @@ from service.entities import (
     places,
     times,
 )
-from service.language import concepts_in
-from vectorstore.analysis import TermMatcher, fold, terms
+from vectorstore.text.language import concepts_in
+from vectorstore.text.sentences import split_sentences
 
 WARM_LIMIT = 20_000
 """In-memory stores with up to this many sentences are analysed completely at load (about

@@ -15,11 +15,11 @@ from service.answering.kinds.smalltalk import SmallTalk
 from service.answering.question import QuestionAnalyser
 from service.answering.scoring import SentenceScorer
 from service.answering.suggestions import StarterQuestions
-from service.language import Language, detect_language
 from service.retrieval import FusionWeights, HybridRetriever, Passage
 from service.translation import Dictionary
 from vectorstore.embedding import Embedder
 from vectorstore.store import VectorStore
+from vectorstore.text.language import Language, detect_language
 
 
 BUNDLED = object()  # the default scorer: the committed weights

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from service.language import Language, keyword_query
 from service.translation import Dictionary, german_words, installed_dictionary
-from vectorstore.embedding.crosslingual import CORPUS_LANGUAGE
 from vectorstore.embedding import Embedder
+from vectorstore.embedding.crosslingual import CORPUS_LANGUAGE
 from vectorstore.records import Chunk
-from vectorstore.store import VectorStore
 from vectorstore.settings import Settings
+from vectorstore.store import VectorStore
+from vectorstore.text.language import Language, keyword_query
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from vectorstore.analysis import ENGLISH_STOPWORDS, terms
+from vectorstore.text.analysis import ENGLISH_STOPWORDS, terms
 
 log = logging.getLogger(__name__)
 

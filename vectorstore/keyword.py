@@ -17,7 +17,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from vectorstore.analysis import terms
+from vectorstore.text.analysis import terms
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 

@@ -1,4 +1,4 @@
-"""Plain data records that travel from ingest through the store to the service."""
+"""Plain data records that ingest writes, the store keeps and the service reads."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ def _breakdown(qa, questions: Sequence[str], top_k: int) -> dict[str, dict[str, 
     (question analysis, answer composition), the rest being the whole `ask` minus a retrieval
     of the same question. Measured through the public `ask` and `retriever.run` only, so it
     holds however the answering core is built."""
-    from service.language import detect_language
+    from vectorstore.text.language import detect_language
 
     for q in questions:  # the parts are measured with cached question vectors
         qa.retriever.embedder.encode_query(q)

@@ -57,7 +57,7 @@ def german_chunks(count: int, seed: int = 0, max_chars: int = 300) -> list[str]:
     Chunks are shorter than the product's 600 characters so that embedding 100k of them
     takes minutes, not an hour, on two cores; for search cost only the vectors matter.
     """
-    from ingest.sentences import split_sentences
+    from vectorstore.text.sentences import split_sentences
 
     passages = read_jsonl(XQUAD / "passages.de.jsonl")
     sentences = [[p["text"][s:e] for s, e in split_sentences(p["text"])] for p in passages]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
-from service.language import Language
 from vectorstore.records import Document
+from vectorstore.text.language import Language
 
 AnswerKind = Literal["fact", "definition", "list", "overview", "reason", "smalltalk", "clarify", "none"]
 PartRole = Literal["lead", "quote", "item", "text", "heading"]

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Sequence
 
 from service.answering.events import EventIndex
-from service.entities import is_place, people
-from service.language import Language
-from vectorstore.analysis import fold, terms
+from vectorstore.text.analysis import fold, terms
+from vectorstore.text.entities import is_place, people
+from vectorstore.text.language import Language
 
 CUES_PATH = Path(__file__).with_name("data") / "followup_cues.tsv"
 
@@ -622,7 +622,7 @@ class FollowUpResolver:
 
     @staticmethod
     def _looks_english(toks: list[_Tok]) -> bool:
-        from service.language import detect_language
+        from vectorstore.text.language import detect_language
 
         return detect_language(" ".join(t.text for t in toks)) == "en"
 

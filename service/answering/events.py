@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Mapping
 
-from vectorstore.analysis import fold, terms, words
 from vectorstore.records import Document
+from vectorstore.text.analysis import fold, terms, words
 
 # General words of event names and reports, German and English: they say that something is an
 # event, not which one.

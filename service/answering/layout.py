@@ -136,7 +136,7 @@ class Layouts:
 def first_sentences(text: str, spans: tuple[tuple[int, int], ...] | list[tuple[int, int]], limit: int = 12) -> list[tuple[int, int]]:
     """The first sentence of each span (a list item may run over several sentences; a list
     answer quotes each item's opening sentence), at most `limit` of them."""
-    from ingest.sentences import split_sentences  # the splitter ingest used for the sentence table
+    from vectorstore.text.sentences import split_sentences  # the splitter ingest used for the sentence table
 
     out = []
     for start, end in list(spans)[:limit]:

@@ -14,8 +14,8 @@ from importlib import resources
 
 from service.answering.compose import AnswerKind
 from service.answering.events import EventIndex, Scope
-from service.language import Language
-from vectorstore.analysis import STOPWORDS, terms
+from vectorstore.text.analysis import STOPWORDS, terms
+from vectorstore.text.language import Language
 
 _KIND_ORDER: tuple[AnswerKind, ...] = ("overview", "list", "reason", "definition")
 

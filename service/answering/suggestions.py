@@ -20,10 +20,10 @@ from datetime import date
 from typing import Mapping
 
 from service.answering.events import EventIndex, EventInfo
-from service.entities import Person, people
-from service.language import Language
-from vectorstore.analysis import fold
 from vectorstore.records import Document
+from vectorstore.text.analysis import fold
+from vectorstore.text.entities import Person, people
+from vectorstore.text.language import Language
 
 KINDS = ("overview", "person", "when_where", "section")
 

@@ -27,7 +27,6 @@ from ingest.event_metadata import CORRECTABLE, check_corrections, read_correctio
 from ingest.loaders import LoadError
 from ingest.uploads import AcceptedUpload, UploadCheck, UploadRefused, UploadWriter
 from service.documents import DocumentCatalog, DocumentEntry
-from service.language import detect_language
 from service.limits import RouteBodyLimit
 from service.reindex import ModelNotLoaded, Reindexer
 from service.routers.admin import ReindexJobOut, _job_out
@@ -36,6 +35,7 @@ from service.security import require_admin
 from service.upload_form import FormError, UploadForm
 from vectorstore.errors import TagungsbotError
 from vectorstore.settings import Settings
+from vectorstore.text.language import detect_language
 
 log = logging.getLogger("tagungsbot.documents")
 

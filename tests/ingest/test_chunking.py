@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest.chunking import Chunker, ChunkingConfig
-from ingest.sentences import split_sentences
 from vectorstore.records import Document, Section
+from vectorstore.text.sentences import split_sentences
 
 
 def make_doc() -> Document:

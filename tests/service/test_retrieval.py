@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.language import detect_language, keyword_query
 from service.qa import QuestionAnswering
 from service.retrieval import fuse_relative, fuse_rrf
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
 from vectorstore.settings import Settings
+from vectorstore.text.language import detect_language, keyword_query
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ import re
 
 import httpx
 
-from service.entities import people
 from tests.conftest import CORPUS
 from tests.service.conftest import TOOL_KEYS
+from vectorstore.text.entities import people
 
 
 def corpus_anchors() -> list[str]:

@@ -11,10 +11,10 @@ from service.qa import QuestionAnswering
 from service.retrieval import FusionWeights, HybridRetriever
 from service.translation import DEFAULT_DICTIONARY, Dictionary, installed_dictionary, parse_ding
 from tests.conftest import MODEL_CACHE
-from vectorstore.analysis import terms
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
 from vectorstore.settings import DEFAULT_MODEL
+from vectorstore.text.analysis import terms
 
 # Lines in Ding's format, written for this test (not copied from the dictionary).
 SAMPLE = """\

@@ -18,20 +18,20 @@ import pytest
 from ingest.chunking import Chunker, ChunkingConfig
 from ingest.cleaning import clean
 from ingest.loaders import load_file
-from ingest.sentences import split_sentences
 from tests.conftest import CORPUS, free_port
 from tests.milvus_lite import MilvusLiteServer, milvus_server, start_milvus_lite  # noqa: F401  (fixture)
 from vectorstore.errors import StoreIncompatibleError, StoreMissingError
-from vectorstore.records import StoreContent
 from vectorstore.keyword import KeywordIndex
 from vectorstore.layout import new_version_name
 from vectorstore.manifest import Manifest
 from vectorstore.milvus import CollectionSet, MilvusConnection, MilvusSource, MilvusStoreError, MilvusWriter
 from vectorstore.milvus.schema import split_utf8
 from vectorstore.milvus.writer import _Update
+from vectorstore.records import StoreContent
 from vectorstore.records import Document, sha256_text
 from vectorstore.settings import Settings
 from vectorstore.store import FaissSource, VectorStore, check_backend, open_writer, store_source
+from vectorstore.text.sentences import split_sentences
 
 DIM = 16
 

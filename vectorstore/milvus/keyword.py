@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from vectorstore.analysis import terms
 from vectorstore.keyword import KeywordHits, KeywordIndex
 from vectorstore.milvus.schema import MAX_TERM_BYTES
+from vectorstore.text.analysis import terms
 
 if TYPE_CHECKING:
     from vectorstore.milvus.reader import MilvusStore

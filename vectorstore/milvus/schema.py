@@ -5,7 +5,7 @@ Collections (P = TAGUNGSBOT_MILVUS_COLLECTION, <set> = P_<8 hex>, one per full b
     P_meta             one record "current": the published generation, the collection set,
                        the manifest and counters. Replicas poll it (hot re-index).
     <set>_chunks       chunk records, the dense vector (inner product) and a sparse BM25
-                       vector computed with our German analysis (`vectorstore.analysis`)
+                       vector computed with our German analysis (`vectorstore.text.analysis`)
     <set>_sentences    sentence offsets and vectors, read per chunk when answering
     <set>_documents    cleaned document text as JSON, in parts of at most 60 kB
     <set>_terms        keyword vocabulary: term, sparse id, document frequency per

@@ -17,7 +17,7 @@ from service.answering.compose import Draft
 from service.answering.kinds.fact import FactAnswerer
 from service.answering.question import QuestionAnalysis
 from service.retrieval import RetrievalResult
-from vectorstore.analysis import STOPWORDS, terms
+from vectorstore.text.analysis import STOPWORDS, terms
 
 _DEFINES_AFTER = re.compile(
     r"^\W{0,3}(?:\([^)]{2,120}\)|\s*(?:ist|sind|war|waren|steht\s+für|stehen\s+für|bezeichnet|bedeutet|meint|heißt|"

@@ -30,19 +30,19 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from ingest.sentences import split_sentences
 from service.answering.compose import Draft, Piece
 from service.answering.events import EventIndex
 from service.answering.layout import Layouts, first_sentences
 from service.answering.question import QuestionAnalysis
 from service.answering.scoring import CandidateSignals, SentenceScorer, feature_rows
-from service.entities import number_values
 from service.evidence import EvidenceTable, SentenceFacts
-from service.language import Concept, Language, concepts, concepts_in, expand_terms, synonyms
 from service.retrieval import Passage, RetrievalResult
 from service.translation import Dictionary
-from vectorstore.analysis import STOPWORDS, TermMatcher, compound_match, fold, terms, words
 from vectorstore.store import VectorStore
+from vectorstore.text.analysis import STOPWORDS, TermMatcher, compound_match, fold, terms, words
+from vectorstore.text.entities import number_values
+from vectorstore.text.language import Concept, Language, concepts, concepts_in, expand_terms, synonyms
+from vectorstore.text.sentences import split_sentences
 
 AnswerType = Literal["person", "organisation", "date", "time", "number", "place", "expansion", "other"]
 
@@ -225,7 +225,7 @@ def anchor_words(question: str, language: Language, known_names: set[str] | froz
     is a known person name or place; in English every capitalised word after the first
     is one, unless the event vocabulary translates it ("Federal", "AI").
     """
-    from service.entities import is_place
+    from vectorstore.text.entities import is_place
 
     found: list[str] = []
     for i, word in enumerate(words(question)):

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.sentences import split_sentences
 from service.answering.compose import Draft, Piece
 from service.answering.kinds.fact import FactAnswerer
 from service.answering.layout import Block, first_sentences
 from service.answering.question import QuestionAnalysis
 from service.retrieval import RetrievalResult
-from vectorstore.analysis import STOPWORDS, terms
+from vectorstore.text.analysis import STOPWORDS, terms
+from vectorstore.text.sentences import split_sentences
 
 # "Welche Workshops …", "Which institutes …": the noun the list must be a list of.
 _FOCUS = re.compile(r"^\s*(?:und\s+|and\s+)?(?:welche[rsnm]?|which|what)\s+([\w-]+)", re.I)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.sentences import split_sentences
 from service.answering.compose import Draft, Piece
 from service.answering.kinds.fact import FactAnswerer
 from service.answering.layout import Block, Layout, first_sentences
 from service.answering.question import QuestionAnalysis
 from service.retrieval import RetrievalResult
-from vectorstore.analysis import terms
+from vectorstore.text.analysis import terms
+from vectorstore.text.sentences import split_sentences
 
 # Words of headings that conclude a report, and of questions that ask for its conclusions
 # (general German and English).

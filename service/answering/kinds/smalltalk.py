@@ -21,7 +21,7 @@ from pathlib import Path
 
 from service.answering.events import EventIndex
 from service.answering.suggestions import StarterQuestions, format_dates, main_headings
-from service.language import Language
+from vectorstore.text.language import Language
 
 PATTERNS_PATH = Path(__file__).resolve().parent.parent / "data" / "smalltalk.tsv"
 

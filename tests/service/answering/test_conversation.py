@@ -8,8 +8,8 @@ import pytest
 
 from service.answering.conversation import CUES_PATH, FollowUpCues, FollowUpResolver, Turn
 from service.answering.events import EventIndex
-from service.entities import people
 from tests.service.answering import made_up_documents
+from vectorstore.text.entities import people
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -97,9 +97,8 @@ DEFINITION = ("Wurzelwerk ist ein Tauschnetz für alte Gemüsesorten, das Landwi
 def qa(tmp_path_factory: pytest.TempPathFactory) -> QuestionAnswering:
     """The made-up reports ingested once with the bundled model (about 10 s of CPU)."""
     from ingest.pipeline import Ingestor
-    from vectorstore.embedding import Embedder
+    from vectorstore.embedding import Embedder, passage_backend
     from vectorstore.faiss_store import FaissStore
-    from vectorstore.onnx_backend import passage_backend
     from vectorstore.settings import Settings
 
     root = tmp_path_factory.mktemp("kinds")

@@ -1,6 +1,6 @@
 """Sentence boundaries: abbreviations, ordinal dates and numbered list items are not sentence ends."""
 
-from ingest.sentences import split_sentences
+from vectorstore.text.sentences import split_sentences
 
 
 def spans(text: str) -> list[str]:

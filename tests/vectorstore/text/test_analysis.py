@@ -1,6 +1,6 @@
 """German term analysis: case, umlaut and ß folding, stemming, hyphenated names."""
 
-from vectorstore.analysis import terms
+from vectorstore.text.analysis import terms
 
 
 def test_umlaut_and_ascii_spellings_meet() -> None:
@@ -21,9 +21,9 @@ def test_hyphenated_names_give_whole_and_parts() -> None:
 
 from pathlib import Path  # noqa: E402
 
-from vectorstore.analysis import TermMatcher, compound_match  # noqa: E402
+from vectorstore.text.analysis import TermMatcher, compound_match  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "fachtagung-qualitaetsarbeit-2025.md"
+CORPUS = Path(__file__).resolve().parents[3] / "corpus" / "fachtagung-qualitaetsarbeit-2025.md"
 
 
 def test_compound_parts_and_heads_match() -> None:

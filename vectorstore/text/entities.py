@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vectorstore.analysis import fold
+from vectorstore.text.analysis import fold
 
 _UPPER = "A-ZÄÖÜ"
 _LOWER = "a-zäöüß"

@@ -121,7 +121,7 @@ class Concept:
 
 
 def _build_concepts() -> list[Concept]:
-    from vectorstore.analysis import terms
+    from vectorstore.text.analysis import terms
 
     return [
         Concept(name, required, frozenset(terms(words, keep_stopwords=True)), tuple(words.split()))
@@ -137,7 +137,7 @@ def concepts() -> tuple[Concept, ...]:
 
 def concepts_in(text: str) -> list[Concept]:
     """Concepts whose words occur in `text`."""
-    from vectorstore.analysis import terms
+    from vectorstore.text.analysis import terms
 
     found = set(terms(text, keep_stopwords=True))
     return [c for c in concepts() if c.stems & found]
