@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from service.answering.compose import AnswerKind, Answer, Composer, Draft
+from service.answering.compose import Answer, AnswerKind, Composer, Draft, Part
 from service.answering.events import EventIndex
 from service.answering.kinds.definition import DefinitionAnswerer
 from service.answering.kinds.fact import AbstentionPolicy, FactAnswerer
@@ -64,9 +64,10 @@ class AnsweringCore:
             return self.composer.run(Draft(analysis.kind, reason="no passages"), analysis.language)
         draft = self.kinds.get(analysis.kind, self.facts.run)(analysis, retrieval)
         answer = self.composer.run(draft, analysis.language, name_event=len(self.events) > 1)
-        if (
-            not answer.abstained and answer.event and not analysis.scope.narrowed
-            and analysis.about_an_event and len(self.events) > 1
-        ):  # "die Tagung" in a store of several events: say which one answered, and that there are others
-            answer = replace(answer, answer=f"{answer.answer}\n{OTHER_EVENTS[analysis.language].format(event=answer.event)}")
+        if not answer.abstained and answer.event and len(self.events) > 1 and (
+            (not analysis.scope.narrowed and analysis.about_an_event)  # "die Tagung" among several events
+            or len(analysis.scope.events) > 1  # "die Fachtagung" of a series, answered from one of them
+        ):  # say which event answered, and that there are others
+            note = OTHER_EVENTS[analysis.language].format(event=answer.event)
+            answer = replace(answer, answer=f"{answer.answer}\n{note}", parts=[*answer.parts, Part("text", note)])
         return answer

@@ -128,6 +128,8 @@ class EventIndex:
             sorted((e for e in self.by_doc.values() if e.name), key=lambda e: (e.start or date.min, e.doc_id), reverse=True)
         )
         self._all_name_terms: dict[str, frozenset[str]] = {e.doc_id: frozenset(terms(e.name or "")) for e in self.events}
+        self._every_name_term: frozenset[str] = frozenset().union(*self._all_name_terms.values())
+        self._naming: frozenset[str] | None = None  # set by `from_store`, which has the texts
         self._name_words: dict[str, frozenset[str]] = {e.doc_id: frozenset(fold(w) for w in words(e.name or "")) for e in self.events}
         self._name_terms: dict[str, frozenset[str]] = {
             e.doc_id: frozenset(t for t in terms(e.name or "") if t not in _GENERIC_NAME_WORDS and not _YEAR.fullmatch(t))
@@ -136,7 +138,21 @@ class EventIndex:
 
     @classmethod
     def from_store(cls, documents: Mapping[str, Document]) -> "EventIndex":
-        return cls(event_of(doc) for doc in documents.values())
+        index = cls(event_of(doc) for doc in documents.values())
+        index._naming = index._only_in_own_reports(documents)
+        return index
+
+    def _only_in_own_reports(self, documents: Mapping[str, Document]) -> frozenset[str]:
+        """Name stems that no document outside the events named by them contains ("gartentag"
+        of "Gartentag Ostermoor"), unlike the words of a domain that every report uses
+        ("jobcent" of "Tag der Jobcenter"). Checked as substrings of the folded texts."""
+        texts = {doc_id: fold(doc.text) for doc_id, doc in documents.items()}
+        out = set()
+        for stem in self._every_name_term:
+            own = {doc_id for doc_id, name_terms in self._all_name_terms.items() if stem in name_terms}
+            if not any(stem in text for doc_id, text in texts.items() if doc_id not in own):
+                out.add(stem)
+        return frozenset(out)
 
     def __len__(self) -> int:
         return len(self.events)
@@ -148,7 +164,13 @@ class EventIndex:
 
     def name_words(self) -> frozenset[str]:
         """Stems of every word of every event's name."""
-        return frozenset().union(*self._all_name_terms.values()) if self._all_name_terms else frozenset()
+        return self._every_name_term
+
+    def naming_words(self) -> frozenset[str]:
+        """Stems of event names that only the named events' reports use: they say which event a
+        question is about, and are no evidence for what it asks (every sentence of those
+        reports is near them). All name stems when the index was built without the texts."""
+        return self._every_name_term if self._naming is None else self._naming
 
     def latest(self) -> EventInfo | None:
         return self.events[0] if self.events else None

@@ -137,6 +137,10 @@ class AbstentionPolicy:
     max_events: int = 3
 
 
+NAME_WORDS_ONLY = "only words of an event's name in the evidence"
+"""The verdict on a sentence that has the question's event name but nothing of what it asks."""
+
+
 @dataclass(frozen=True)
 class Question:
     """What the answer builder needs to know about a question, computed once per request."""
@@ -439,9 +443,12 @@ class FactAnswerer:
         if self.scorer is None or not checked.candidates:
             return None
         probabilities = self.scorer.run(feature_rows(self.signals(q, checked.candidates, checked.verdicts)))
+        event = self.events.event(chosen.facts.doc_id)
         others = [
-            (p, c) for p, c in zip(probabilities.tolist(), checked.candidates)
+            (p, c) for p, c, verdict in zip(probabilities.tolist(), checked.candidates, checked.verdicts)
             if (c.facts.doc_id, c.facts.start) != (chosen.facts.doc_id, chosen.facts.start) and self._hard_evidence(q, c)
+            and verdict != NAME_WORDS_ONLY  # a sentence that merely names the event
+            and self.events.event(c.facts.doc_id) == event  # the answer is about one event
         ]
         if not others:
             return None
@@ -638,6 +645,13 @@ class FactAnswerer:
         content = [t for t in q.terms if not any(t in stems for stems in q.anchors)]
         counted = set(q.counted) if q.kind == "number" else set()  # the type check found them next to the number
         found = sum(1 for t in content if t in counted or q.found(t, window))
+        # Words of an event's name say which event, not what is asked about it: every sentence
+        # of that event's report has them. When the question asks something besides the name,
+        # the evidence must hold some of that too ("beim Gartentag zum Mittag": "Mittag").
+        naming = self.events.naming_words()
+        asked = [t for t in content if t not in naming]
+        if asked and len(asked) < len(content) and not any(t in counted or q.found(t, window) for t in asked):
+            return NAME_WORDS_ONLY
         if q.language == "de":
             coverage = p.min_coverage_de_with_anchors if q.anchors else p.min_coverage_de
             need = max(1, int(coverage * len(content) + 0.5)) if content else 0

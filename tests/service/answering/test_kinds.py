@@ -162,6 +162,28 @@ def test_a_list_question_returns_the_items_as_parts(qa, question):
     assert "Am Vormittag" not in answer.answer  # the items, not the sentence that introduces them
 
 
+def test_a_question_about_a_series_answered_from_one_event_names_it_and_says_there_are_others(qa):
+    """"Gartentag Ostermoor" names a series (2021 and 2023); only 2023 had guided tours: the
+    answer says which event it is about and that the documents report on others."""
+    answer = ask(qa, "Wie viele Rundgänge gab es beim Gartentag Ostermoor?")
+    assert not answer.abstained, answer.reason
+    assert docs_of(answer) == {"gartentag-2023.md"} and answer.event == "Gartentag Ostermoor 2023"
+    note = answer.answer.split("\n")[-1]
+    assert note.startswith("(Diese Antwort bezieht sich auf: Gartentag Ostermoor 2023.") and "andere Veranstaltungen" in note
+    assert answer.parts[-1].role == "text" and answer.parts[-1].text == note
+    year_named = ask(qa, "Wie viele Rundgänge gab es beim Gartentag 2023?")
+    assert docs_of(year_named) == {"gartentag-2023.md"} and "andere Veranstaltungen" not in year_named.answer
+
+
+def test_the_words_of_an_event_name_are_no_evidence_for_what_is_asked_about_it(qa):
+    """Every sentence of the 2023 report says "Gartentag"; only the 2021 report says what came
+    from the community bed, so only it answers (no sentence of 2023 that merely names the event)."""
+    answer = ask(qa, "Was gab es beim Gartentag aus dem Gemeinschaftsbeet?")
+    assert not answer.abstained, answer.reason
+    assert docs_of(answer) == {"gartentag-2021.md"}
+    assert "Zum Mittag gab es Suppe aus dem Gemeinschaftsbeet." in quoted(answer, "quote")
+
+
 # --- overviews ----------------------------------------------------------------------------------
 
 
