@@ -94,8 +94,6 @@ def _serve_workers(settings: Settings, workers: int) -> int:
     one line instead of starting workers that fail. A worker that still cannot start ends
     the whole server (exit 1), never a restart loop.
     """
-    import os
-
     from uvicorn import Config
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
@@ -105,11 +103,7 @@ def _serve_workers(settings: Settings, workers: int) -> int:
 
     check_exposure(settings)
     close_logger(question_logger(settings))
-    os.environ.update(
-        TAGUNGSBOT_HOST=settings.host, TAGUNGSBOT_PORT=str(settings.port),
-        TAGUNGSBOT_INDEX_DIR=str(settings.index_dir), TAGUNGSBOT_CORPUS_DIR=str(settings.corpus_dir),
-        TAGUNGSBOT_LOG_LEVEL=settings.log_level,
-    )
+    settings.export_for_workers()
     config = Config(
         "service.app:create_worker_app", factory=True, host=settings.host, port=settings.port, workers=workers,
         **_uvicorn_options(settings),

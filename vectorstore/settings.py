@@ -205,6 +205,21 @@ class Settings:
             max_upload_files=_env_int("TAGUNGSBOT_MAX_UPLOAD_FILES", d.max_upload_files),
         )
 
+    def export_for_workers(self) -> None:
+        """Write what command-line flags can change into the TAGUNGSBOT_* variables: the worker
+        processes of `serve --workers N` start from an import string and read `from_env`."""
+        os.environ.update(
+            TAGUNGSBOT_HOST=self.host, TAGUNGSBOT_PORT=str(self.port), TAGUNGSBOT_INDEX_DIR=str(self.index_dir),
+            TAGUNGSBOT_CORPUS_DIR=str(self.corpus_dir), TAGUNGSBOT_LOG_LEVEL=self.log_level,
+        )
+
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some fields replaced (CLI flags, tests)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def offline_model_libraries() -> None:
+    """Tell the Hugging Face libraries never to reach their hub: set before they are imported
+    (the model runtime calls it), so nothing is downloaded at run time."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

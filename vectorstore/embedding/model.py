@@ -8,7 +8,6 @@ a sentence-transformers folder (see `e5_conversion`). Nothing is fetched from a 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from vectorstore.embedding.crosslingual import QueryAligner
 from vectorstore.errors import ModelNotAvailableError
-from vectorstore.settings import DEFAULT_MODEL
+from vectorstore.settings import DEFAULT_MODEL, offline_model_libraries
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
     from vectorstore.embedding.onnx_session import OnnxSession
 
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+offline_model_libraries()
 
 _E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
