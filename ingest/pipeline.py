@@ -32,7 +32,7 @@ from ingest.event_metadata import EventMetadata, read_corrections, sidecar_of
 from ingest.loaders import CorpusScanner, LoadError, SkippedFile, load_file
 from vectorstore.embedding import Embedder, passage_backend
 from vectorstore.errors import CorpusError, TagungsbotError
-from vectorstore.faiss_store import FaissStore, StoreContent, choose_index_type, write_store
+from vectorstore.faiss_store import FaissStore, StoreContent, choose_index_type
 from vectorstore.layout import clean_up, current_version, ingest_lock, new_version_name, write_failure
 from vectorstore.manifest import Manifest
 from vectorstore.records import Chunk, Document, sha256_text
@@ -206,29 +206,20 @@ class Ingestor:
         unreadable += prepared.skipped
         unread = [s.path for s in unreadable]
         vectors, sentence_vectors, embedded, reused = self._embed(prepared, previous)
-        version = new_version_name()
-        manifest = Manifest(
-            version=version,
-            model=self.settings.embedding_model,
-            dimension=self.embedder.dimension,
-            chunk_size=self.chunking.size,
-            chunk_overlap=self.chunking.overlap,
-            files={k: v for k, v in hashes.items() if k not in unread},
-            chunk_count=len(prepared.chunks),
-            index_type=choose_index_type(len(prepared.chunks)),
-            extra={
+        manifest = self._manifest(
+            hashes, unread, self.embedder.dimension, len(prepared.chunks), choose_index_type(len(prepared.chunks)),
+            {
                 "sentences": int(len(prepared.sentences)), "skipped": unread,
                 "embedding_backend": self.embedder.backend,  # runtime that embedded the passages
             },
         )
         content = StoreContent(prepared.documents, prepared.chunks, vectors, prepared.sentences, sentence_vectors)
         self.progress("writing", 0, 1)
-        write_store(index_dir, content, manifest)
+        writer.write(content, manifest)
         self.progress("writing", 1, 1)
         self._block_embedder().drop()  # committed: the resume cache of this run is no longer needed
-        clean_up(index_dir)
         return IngestReport(
-            version=version, up_to_date=False, documents=len(prepared.documents), chunks=len(prepared.chunks),
+            version=manifest.version, up_to_date=False, documents=len(prepared.documents), chunks=len(prepared.chunks),
             sentences=len(prepared.sentences), embedded=embedded, reused=reused,
             skipped=sorted(listing.skipped + unreadable, key=lambda s: s.path), seconds=time.perf_counter() - began,
         )
@@ -270,11 +261,8 @@ class Ingestor:
             embedded = reused = 0
             dimension = previous.dimension if previous is not None else self.embedder.dimension
             content = StoreContent([], [], np.zeros((0, dimension), np.float32), np.zeros((0, 3), np.int64), np.zeros((0, dimension), np.float32))
-        manifest = Manifest(
-            version=new_version_name(), model=self.settings.embedding_model, dimension=dimension,
-            chunk_size=self.chunking.size, chunk_overlap=self.chunking.overlap,
-            files={k: v for k, v in hashes.items() if k not in skipped}, chunk_count=len(content.chunks),
-            index_type=self.settings.milvus_index, extra={"skipped": skipped},
+        manifest = self._manifest(
+            hashes, skipped, dimension, len(content.chunks), self.settings.milvus_index, {"skipped": skipped}
         )
         self.progress("writing", 0, 1)
         published = writer.write(content, manifest, retire=retire, rebuild=rebuild)
@@ -283,6 +271,18 @@ class Ingestor:
             version=published.version, up_to_date=False, documents=len(manifest.files), chunks=published.chunk_count,
             sentences=int(published.extra.get("sentences", 0)), embedded=embedded, reused=reused,
             skipped=skipped_files, seconds=time.perf_counter() - began,
+        )
+
+    def _manifest(
+        self, hashes: dict[str, str], left_out: list[str], dimension: int, chunk_count: int, index_type: str,
+        extra: dict,
+    ) -> Manifest:
+        """The manifest of a new version: model, chunking, and the files it was built from."""
+        return Manifest(
+            version=new_version_name(), model=self.settings.embedding_model, dimension=dimension,
+            chunk_size=self.chunking.size, chunk_overlap=self.chunking.overlap,
+            files={k: v for k, v in hashes.items() if k not in left_out}, chunk_count=chunk_count,
+            index_type=index_type, extra=extra,
         )
 
     def _previous_store(self) -> FaissStore | None:

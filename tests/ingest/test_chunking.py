@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ingest.chunking import Chunker, ChunkingConfig
@@ -43,11 +45,23 @@ def test_consecutive_chunks_overlap() -> None:
 
 
 def test_content_hash_changes_with_text_only() -> None:
+    """The hash is of what is embedded (title, heading, text): the same under another source
+    hash; one word changed in the text changes the hash of the chunks that hold it, and only
+    theirs; another title changes every chunk's (the title is embedded with each)."""
     doc = make_doc()
-    first = Chunker(ChunkingConfig(size=300, overlap=50)).run(doc)
-    again = Chunker(ChunkingConfig(size=300, overlap=50)).run(doc)
-    assert [c.content_hash for c in first] == [c.content_hash for c in again]
+    chunker = Chunker(ChunkingConfig(size=300, overlap=50))
+    first = chunker.run(doc)
     assert len({c.content_hash for c in first}) == len(first)
+    moved = chunker.run(replace(doc, source_hash="other", source_path="elsewhere/d.md"))
+    assert [c.content_hash for c in moved] == [c.content_hash for c in first]
+    retitled = chunker.run(replace(doc, title="Anderer Titel"))
+    assert all(a.content_hash != b.content_hash for a, b in zip(first, retitled))
+    position = doc.text.index("Satz 30 ")
+    edited = chunker.run(replace(doc, text=doc.text[:position] + "Zeit" + doc.text[position + 4 :]))
+    assert [(c.start, c.end) for c in edited] == [(c.start, c.end) for c in first]  # same length, same cuts
+    changed = {i for i, (a, b) in enumerate(zip(first, edited)) if a.content_hash != b.content_hash}
+    holding = {i for i, c in enumerate(first) if c.start <= position < c.end}
+    assert changed == holding and holding
 
 
 @pytest.mark.parametrize("size,overlap", [(10, 0), (600, 600), (600, -1)])

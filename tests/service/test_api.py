@@ -55,11 +55,21 @@ def test_citation_text_is_exactly_the_document_slice(server: Server, built_index
 
 
 def test_response_has_the_documented_fields(server: Server) -> None:
+    """Every field of the published AskResponse and CitationOut, with its type, on an answer
+    that cites (so the citation checks cannot pass vacuously)."""
+    from service.schemas import AskResponse, CitationOut, PartOut
+
     body = ask(server, "Wer hielt die Keynote?", top_k=3).json()
-    assert set(body) >= {"answer", "abstained", "citations", "took_ms"}
-    assert isinstance(body["took_ms"], float)
+    assert set(body) == set(AskResponse.model_fields)
+    assert body["abstained"] is False and body["citations"], body["answer"]
+    assert isinstance(body["took_ms"], float) and body["language"] == "de" and body["kind"] == "fact"
+    assert isinstance(body["answer_id"], str) and body["answer_id"]
     for c in body["citations"]:
-        assert set(c) >= {"ref", "doc_id", "title", "section", "text", "start", "end", "score"}
+        assert set(c) == set(CitationOut.model_fields)
+        assert c["start"] <= c["quote_start"] < c["quote_end"] <= c["end"]
+        assert isinstance(c["score"], float) and isinstance(c["ref"], int)
+    for part in body["parts"]:
+        assert set(part) == set(PartOut.model_fields)
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])
