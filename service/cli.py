@@ -247,8 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info (TAGUNGSBOT_LOG_LEVEL)")
     p.add_argument(
         "--workers", type=int,
-        help="worker processes (TAGUNGSBOT_WORKERS, default 1); each loads its own model: about 1.1 GB RSS per "
-             "worker (measured 1.04-1.06 GB with the bundled model, ONNX runtime); rate limits count per worker",
+        help="worker processes (TAGUNGSBOT_WORKERS, default 1); each loads its own model: about 0.6 GB RSS per "
+             "worker (measured 571 MB with the bundled model, ONNX runtime); rate limits count per worker",
     )
     p.set_defaults(func=cmd_serve)
 
