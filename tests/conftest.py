@@ -161,6 +161,26 @@ def browser() -> Iterator:
         chromium.close()
 
 
+@pytest.fixture()
+def page_factory(browser) -> Iterator:
+    """Pages in fresh browser contexts that record their script errors in `page.errors`; the
+    page's own CSP applies unless `bypass_csp` (needed to inject axe-core)."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 900, bypass_csp: bool = False, color_scheme: str = "light"):
+        context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=bypass_csp,
+                                      color_scheme=color_scheme, accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def host_site() -> Iterator:
     """A second origin (another port of 127.0.0.1) serving intranet pages that embed the widget."""

@@ -110,38 +110,27 @@ def search_page(
     files = assets()
     query = q.strip()
     title = f"{query} – Tagungssuche" if query else "Tagungssuche"
-    page = Template(files["search.html"].body.decode("utf-8")).substitute(
-        title=html.escape(title),
-        q=html.escape(query, quote=True),
-        max_chars=str(settings.max_question_chars),
-        css_url=files["search.css"].url(),
-        js_url=files["search.js"].url(),
+    return _html_page(
+        "search.html", {"Content-Security-Policy": PAGE_CSP, "Referrer-Policy": "same-origin"},
+        title=html.escape(title), q=html.escape(query, quote=True), max_chars=str(settings.max_question_chars),
+        css_url=files["search.css"].url(), js_url=files["search.js"].url(),
     )
-    headers = {
-        "Cache-Control": "no-cache",
-        "Content-Security-Policy": PAGE_CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-    }
-    return HTMLResponse(page, headers=headers)
 
 
 @router.get("/admin", response_class=HTMLResponse, summary="The editors' page (German): documents, feedback, unanswered questions")
 def admin_page() -> HTMLResponse:
     files = assets()
-    page = Template(files["admin.html"].body.decode("utf-8")).substitute(
-        base_css_url=files["search.css"].url(),
-        css_url=files["admin.css"].url(),
-        js_url=files["admin.js"].url(),
+    return _html_page(
+        "admin.html",
+        {"Content-Security-Policy": ADMIN_CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"},
+        base_css_url=files["search.css"].url(), css_url=files["admin.css"].url(), js_url=files["admin.js"].url(),
     )
-    headers = {
-        "Cache-Control": "no-cache",
-        "Content-Security-Policy": ADMIN_CSP,
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
-    }
-    return HTMLResponse(page, headers=headers)
+
+
+def _html_page(template: str, headers: dict[str, str], **values: str) -> HTMLResponse:
+    """A page from its template in static/, never cached (its asset URLs change with them)."""
+    page = Template(assets()[template].body.decode("utf-8")).substitute(**values)
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", **headers})
 
 
 @router.api_route("/widget.js", methods=["GET", "HEAD"], summary="The embeddable chat widget (one <script> tag)")

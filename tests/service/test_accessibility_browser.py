@@ -10,7 +10,6 @@ shadow roots). Any violation fails with its rule, elements and axe's explanation
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,22 +37,9 @@ def axe_source() -> Path:
 
 
 @pytest.fixture()
-def new_page(browser, axe_source: Path) -> Iterator:
+def new_page(page_factory, axe_source: Path):
     """Pages whose CSP does not keep axe's script out (the search page allows only its own files)."""
-    contexts = []
-
-    def make(width: int = 1280, height: int = 800, color_scheme: str = "light"):
-        context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True,
-                                      color_scheme=color_scheme)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+    return lambda width=1280, height=800, color_scheme="light": page_factory(width, height, True, color_scheme)
 
 
 def assert_no_violations(page, what: str) -> None:

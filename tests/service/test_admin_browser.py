@@ -118,25 +118,6 @@ def admin_server(built_index: Path, host_site: HostSite, tmp_path_factory: pytes
     server.stop()
 
 
-@pytest.fixture()
-def page_factory(browser) -> Iterator:
-    """Pages in fresh contexts (the page's own CSP applies unless `bypass_csp`), recording page errors."""
-    contexts = []
-
-    def make(width: int = 1280, height: int = 900, bypass_csp: bool = False):
-        context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=bypass_csp,
-                                      accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
 def has_route(server: Server, method: str, path: str, **kwargs) -> bool:
     """Does the live server have this route? FastAPI's own 404 "Not Found" or a 405: not yet."""
     response = httpx.request(method, server.url + path, headers=ADMIN, timeout=30, **kwargs)
