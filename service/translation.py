@@ -28,7 +28,6 @@ from vectorstore.text.analysis import ENGLISH_STOPWORDS, terms
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DICTIONARY = Path("/usr/share/trans/de-en")
 _FORMAT = 1  # version of the JSON cache layout
 _NOTES = re.compile(r"\{[^}]*\}|\[[^\]]*\]|\([^)]*\)|<[^>]*>")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")

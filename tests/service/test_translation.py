@@ -9,12 +9,14 @@ import pytest
 
 from service.qa import QuestionAnswering
 from service.retrieval import FusionWeights, HybridRetriever
-from service.translation import DEFAULT_DICTIONARY, Dictionary, installed_dictionary, parse_ding
+from service.translation import Dictionary, installed_dictionary, parse_ding
 from tests.conftest import MODEL_CACHE
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
-from vectorstore.settings import DEFAULT_MODEL
+from vectorstore.settings import DEFAULT_MODEL, Settings
 from vectorstore.text.analysis import terms
+
+DEFAULT_DICTIONARY = Settings().dictionary_path  # Debian's trans-de-en, the configured default
 
 # Lines in Ding's format, written for this test (not copied from the dictionary).
 SAMPLE = """\
