@@ -89,9 +89,9 @@ class SentenceFacts:
     orgs: tuple[str, ...]
     context_orgs: tuple[str, ...]
     places: tuple[str, ...]  # not a known surname; those after "in"/"im"/"nach" first
-    places_in_orgs: frozenset[str]  # of `places`, those inside an organisation name ("Jobcenter Düsseldorf")
+    places_in_orgs: frozenset[str]  # of `places`, those inside an organisation name ("Jobcenter Musterstadt")
     places_after_in: frozenset[str]
-    names: tuple[str, ...]  # acronyms and quoted titles ("LUMIS", „Ideenwerkstatt“), not organisations
+    names: tuple[str, ...]  # acronyms and quoted titles ("PLANTA", „Zukunftsküche“), not organisations
     tokens: tuple[Token, ...]
 
 

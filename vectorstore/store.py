@@ -11,7 +11,7 @@ rows are positions 0..n-1, Milvus rows are primary keys. Callers treat rows as o
 Example::
 
     store = open_store(settings)  # the Settings the caller was given
-    rows, scores = store.search(embedder.encode_query("Wer hat LUMIS vorgestellt?"), 5)
+    rows, scores = store.search(embedder.encode_query("Wer hat PLANTA vorgestellt?"), 5)
     print(store.chunks[int(rows[0])].text)
 """
 

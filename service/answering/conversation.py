@@ -3,7 +3,7 @@
 A chat has turns, and people leave out what the previous turn already said: a pronoun
 ("Was hat sie noch gesagt?", "Who presented it?"), a possessive ("seine zentrale
 Botschaft"), a list position ("the first person on that list"), or everything but the new
-part ("Und 2023?", "und LUMIS?", "Und wo?"). `FollowUpResolver` finds those cues (the
+part ("Und 2023?", "und PLANTA?", "Und wo?"). `FollowUpResolver` finds those cues (the
 closed word classes in `data/followup_cues.tsv`) and fills them from the earlier turns:
 
 * referents are the people (`entities.people`), quoted titles, acronyms, places and years

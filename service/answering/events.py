@@ -57,7 +57,7 @@ class EventInfo:
 
     @property
     def label(self) -> str:
-        """How an answer names the event ("Tag der Jobcenter 2023"): its name, with the year if
+        """How an answer names the event ("Tag der Schulen 2023"): its name, with the year if
         the name lacks it."""
         name = self.name or self.title
         if self.year and str(self.year) not in name:
@@ -145,7 +145,7 @@ class EventIndex:
     def _only_in_own_reports(self, documents: Mapping[str, Document]) -> frozenset[str]:
         """Name stems that no document outside the events named by them contains ("gartentag"
         of "Gartentag Ostermoor"), unlike the words of a domain that every report uses
-        ("jobcent" of "Tag der Jobcenter"). Checked as substrings of the folded texts."""
+        ("schul" of "Tag der Schulen"). Checked as substrings of the folded texts."""
         texts = {doc_id: fold(doc.text) for doc_id, doc in documents.items()}
         out = set()
         for stem in self._every_name_term:

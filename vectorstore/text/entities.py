@@ -218,7 +218,7 @@ def _gazetteer() -> frozenset[str]:
 
 
 def is_place(word: str) -> bool:
-    """True for a known town, Land, region or country, or a district ("Berlin", "Odenwaldkreis")."""
+    """True for a known town, Land, region or country, or a district ("Kassel", "Musterkreis")."""
     if not word or not word[0].isupper():
         return False
     if word.endswith(PLACE_SUFFIXES) and len(word) > 6:

@@ -1,7 +1,7 @@
 """Which language a question is in: German or English (the two the users write).
 
 A question is English when it has clearly more English than German function words;
-everything else, including bare keywords such as "LUMIS", is treated as German,
+everything else, including bare keywords such as "PLANTA", is treated as German,
 the language of the corpus.
 """
 

@@ -348,7 +348,7 @@ class FactAnswerer:
         gone = analysis.scope_terms
         quoted = {tuple(terms(t)) for t in _QUOTED.findall(analysis.text)}
         # A quoted title stays a name the evidence must hold, even when it also named the event
-        # ("„Jobcenter der Zukunft II“" must not be answered from edition "I").
+        # ("„Gartenforum II“" must not be answered from edition "I").
         anchors = tuple(a for a in q.anchors if not set(a) <= gone or any(set(a) <= set(t) for t in quoted))
         values = frozenset(v for v in q.values if not (analysis.scope.year and v == float(analysis.scope.year)))
         kept = tuple(t for t in q.terms if t not in gone)
@@ -674,7 +674,7 @@ class FactAnswerer:
     def _on_focus(self, q: Question, passing: list[_Candidate]) -> _Candidate | None:
         """For "Which X …" questions: among the near-best sentences that speak of X (in the
         sentence or its context), one that names something the question does not ("die neue
-        Software LUMIS"): an X is asked for by its name. None when no near-best sentence
+        Software PLANTA"): an X is asked for by its name. None when no near-best sentence
         mentions X (then the best one stands)."""
         if not q.focus:
             return None
@@ -700,7 +700,7 @@ class FactAnswerer:
 
     def _places(self, facts: SentenceFacts, q: Question) -> list[str]:
         """Places in the sentence that are not a surname, nor part of an organisation ("Jobcenter
-        Düsseldorf") unless the question asks about one ("Which city's job centre …"); places
+        Musterstadt") unless the question asks about one ("Which city's job centre …"); places
         after "in" first."""
         if not facts.places:
             return []
@@ -709,7 +709,7 @@ class FactAnswerer:
         return [p for p in facts.places if p not in facts.places_in_orgs]
 
     def _count(self, q: Question, facts: SentenceFacts) -> str | None:
-        """The number in the sentence that counts what the question counts ("130 Führungskräfte").
+        """The number in the sentence that counts what the question counts ("60 Gäste").
 
         The counted noun must follow the number within three words (or be glued to a number
         word: "zweitägig" for "Wie viele Tage"); a number that counts something else is no answer.
