@@ -143,14 +143,14 @@ class Embedder:
             try:
                 from vectorstore.embedding.onnx_session import OnnxSession
 
-                session = OnnxSession(folder, torch_threads)
+                session = OnnxSession(folder, torch_threads, memory_arena=False)  # questions
             except Exception as exc:  # onnxruntime raises its own exception types
                 raise _onnx_failure(folder, exc) from exc
 
             def sentence_transformer() -> "SentenceTransformer":
                 from vectorstore.embedding.onnx_module import onnx_sentence_transformer  # imports torch
 
-                return onnx_sentence_transformer(folder, torch_threads, session)
+                return onnx_sentence_transformer(folder, torch_threads)  # passages: a session with its arena
 
             return cls(None, name, backend=backend, cache_dir=cache_dir, session=session,
                        model_factory=sentence_transformer)
