@@ -126,6 +126,7 @@ def server_env(index_dir: Path, **extra: str) -> dict[str, str]:
     env.update(
         HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TAGUNGSBOT_INDEX_DIR=str(index_dir),
         TAGUNGSBOT_PROGRESS="0", TAGUNGSBOT_RATE_LIMIT_PER_MINUTE="0", TAGUNGSBOT_RELOAD_POLL_S="0",
+        TAGUNGSBOT_DATA_DIR=str(WORK / "data"),  # answer ids' secret and the database: never the checkout's data/
     )
     for key in ("TAGUNGSBOT_MODEL_CACHE", "TAGUNGSBOT_EMBEDDING_BACKEND", "TAGUNGSBOT_EMBEDDING_MODEL"):
         if key in os.environ and key not in extra:
