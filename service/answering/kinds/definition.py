@@ -26,10 +26,8 @@ _DEFINES_AFTER = re.compile(
 )
 
 
-# "X’ Botschaft", "Annas Vortrag", "Eva Beispiels zentrale Botschaft", "die Rolle von X", "the aim of X":
-# something of X is asked for, a fact. The German genitive of a name is its capitalised word plus "s".
+# "X’ Botschaft", "Annas Vortrag", "die Rolle von X", "the aim of X": something of X is asked for, a fact.
 _OWNED = re.compile(r"\w['’]s?\s+\w|\b(?:von|vom|des|der)\s+\w+|\bof\s+\w+", re.I)
-_GENITIVE = re.compile(r"\b[A-ZÄÖÜ][a-zäöüß]+s\s+[\wÄÖÜäöüß]")
 
 
 @dataclass(frozen=True)
@@ -54,8 +52,7 @@ class DefinitionAnswerer:
             return self.facts.run(analysis, retrieval)
         subject_terms = [t for t in terms(subject) if t not in STOPWORDS]
         subject_terms = [self.facts.store.keyword.correct(t) or t for t in subject_terms]
-        owned = _OWNED.search(subject) or _GENITIVE.search(subject)
-        if not subject_terms or len(subject_terms) > self.policy.max_subject_words or owned:
+        if not subject_terms or len(subject_terms) > self.policy.max_subject_words or _OWNED.search(subject):
             return self.facts.run(analysis, retrieval)  # not a term to define, but a fact asked about
         matcher = self.facts._matcher
         forms = {t: matcher.matches(t) | {t} for t in subject_terms}

@@ -492,23 +492,7 @@ class FactAnswerer:
         ]
 
     def _choose(self, q: Question, passing: list[_Candidate]) -> _Candidate:
-        return self._on_focus(q, passing) or self._on_the_asked(q, passing) or self._most_specific(q, passing)
-
-    def _on_the_asked(self, q: Question, passing: list[_Candidate]) -> _Candidate | None:
-        """When the best sentence holds only what the question names (its names, the people the
-        sentence names) and none of what it asks about ("Die Keynote hielt Eva Beispiel." for
-        "Was war Eva Beispiels Botschaft?"), a near sentence that speaks of it ("Ihre
-        Kernbotschaft: …"). None when the best sentence has some of it, or no near one has."""
-        best = passing[0]
-        named = {t for stems in q.anchors for t in stems} | {t for p in best.facts.people for t in terms(p.name)}
-        asked = [t for t in q.terms if t not in named and t not in self.events.naming_words()]
-        if not asked or any(q.found(t, best.facts.terms) for t in asked):
-            return None
-        return next(
-            (c for c in passing[1:]
-             if best.score - c.score <= self.policy.focus_margin and any(q.found(t, c.facts.terms) for t in asked)),
-            None,
-        )
+        return self._on_focus(q, passing) or self._most_specific(q, passing)
 
     def _by_event(self, passing: list[_Candidate]) -> list[list[_Candidate]]:
         """Passing sentences grouped by the event their document reports on, when more than one
