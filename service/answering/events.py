@@ -23,16 +23,35 @@ from typing import Iterable, Mapping
 from vectorstore.records import Document
 from vectorstore.text.analysis import fold, terms, words
 
-# General words of event names and reports, German and English: they say that something is an
-# event, not which one.
+# Kinds of events (German heads of compounds: "Fachtagung", "Herbstkonferenz" are events too), and
+# English kinds, which are whole words ("event" must not match "prevent").
+EVENT_KIND_HEADS = ("tagung", "konferenz", "kongress", "veranstaltung", "forum", "treffen", "symposium", "workshop")
+EVENT_KIND_WORDS = frozenset({"event", "messe", "conference", "congress", "meeting", "symposium", "workshop", "forum"})
+
+
+def event_kind_word(word: str, heads: tuple[str, ...] = EVENT_KIND_HEADS, whole: frozenset[str] = EVENT_KIND_WORDS) -> bool:
+    """`word` names a kind of event: a German word ending in one of `heads`, or one of `whole`."""
+    folded = fold(word)
+    return folded in whole or (len(folded) >= 5 and folded.endswith(heads))
+
+
+# General words of event names and reports, German and English, besides the kinds of event: they
+# say that something is an event or a report on one, not which one.
 _GENERIC_NAME_WORDS = frozenset(
     terms(
         "Rückblick Bericht Nachbericht Dokumentation Rückschau Review Report Recap Summary "
-        "Tagung Fachtagung Konferenz Jahreskonferenz Jahrestagung Kongress Veranstaltung Event Forum Fachforum "
-        "Workshop Symposium Treffen Messe Konferenzbericht conference congress meeting annual jährliche "
-        "auf den die der das dem des im in zum zur the of on a an and und"
+        "annual jährliche auf den die der das dem des im in zum zur the of on a an and und"
     )
 )
+
+
+def _distinctive_terms(name: str) -> frozenset[str]:
+    """Stems of an event name's words that say which event it is: no kind of event, no
+    general word of reports, no year."""
+    return frozenset(
+        t for w in words(name) if not event_kind_word(w) for t in terms(w)
+        if t not in _GENERIC_NAME_WORDS and not _YEAR.fullmatch(t)
+    )
 _REPORT_PREFIX = re.compile(
     r"^\s*(?:rückblick|nachbericht|bericht|rückschau|dokumentation|review|report|recap)\b"
     r"(?:\s+(?:auf|über|zu|zur|zum|von|vom|of|on|from))?(?:\s+(?:den|die|das|dem|der|the))?\s*[:–-]?\s*",
@@ -131,10 +150,7 @@ class EventIndex:
         self._every_name_term: frozenset[str] = frozenset().union(*self._all_name_terms.values())
         self._naming: frozenset[str] | None = None  # set by `from_store`, which has the texts
         self._name_words: dict[str, frozenset[str]] = {e.doc_id: frozenset(fold(w) for w in words(e.name or "")) for e in self.events}
-        self._name_terms: dict[str, frozenset[str]] = {
-            e.doc_id: frozenset(t for t in terms(e.name or "") if t not in _GENERIC_NAME_WORDS and not _YEAR.fullmatch(t))
-            for e in self.events
-        }
+        self._name_terms: dict[str, frozenset[str]] = {e.doc_id: _distinctive_terms(e.name or "") for e in self.events}
 
     @classmethod
     def from_store(cls, documents: Mapping[str, Document]) -> "EventIndex":
@@ -177,9 +193,9 @@ class EventIndex:
 
     def _of_type(self, question: str) -> list[EventInfo] | None:
         """Events whose name has the kind of event the question says ("die Tagung" → events named
-        "…tagung…", "Konferenz" → "Jahreskonferenz"); None when the question names no kind that any
+        "…tagung…", "Konferenz" → "Herbstkonferenz"); None when the question names no kind that any
         event has. Compared as folded words: the stemmer cuts "Fachtagung" and "Tagung" differently."""
-        kinds = {fold(w) for w in words(question) if len(w) >= 5 and set(terms(w)) & _GENERIC_NAME_WORDS}
+        kinds = {fold(w) for w in words(question) if len(w) >= 5 and event_kind_word(w)}
         if not kinds:
             return None
         typed = [e for e in self.events if any(n.endswith(k) for k in kinds for n in self._name_words[e.doc_id])]

@@ -13,8 +13,8 @@ from functools import lru_cache
 from importlib import resources
 
 from service.answering.compose import AnswerKind
-from service.answering.events import EventIndex, Scope
-from vectorstore.text.analysis import STOPWORDS, terms
+from service.answering.events import EventIndex, Scope, event_kind_word
+from vectorstore.text.analysis import STOPWORDS, terms, words
 from vectorstore.text.language import Language
 
 _KIND_ORDER: tuple[AnswerKind, ...] = ("overview", "list", "reason", "definition")
@@ -27,11 +27,15 @@ _FRAME_WORDS = frozenset(terms(
     "please briefly short few sentences summarize summarise summary overview recap about what was were "
     "is are it the tell me give key main takeaways points messages gist nutshell happened"
 ))
-# General words for an event as such: a question about "die Tagung" is about the whole event.
-_EVENT_WORDS = frozenset(terms(
-    "Tagung Fachtagung Konferenz Jahreskonferenz Veranstaltung Kongress Forum Fachforum Treffen Event "
-    "conference congress meeting event forum"
-))
+# General words for an event as such: a question about "die Tagung" (or "die Fachtagung", any
+# compound with one of these heads) is about the whole event. Workshops and symposia are parts of one.
+_EVENT_HEADS = ("tagung", "konferenz", "veranstaltung", "kongress", "forum", "treffen")
+_EVENT_WHOLE_WORDS = frozenset({"event", "conference", "congress", "meeting", "forum"})
+
+
+def event_words(text: str) -> set[str]:
+    """Stems of the words of `text` that speak of an event as such."""
+    return {t for w in words(text) if event_kind_word(w, _EVENT_HEADS, _EVENT_WHOLE_WORDS) for t in terms(w)}
 _SUBJECT = re.compile(
     r"^\s*(?:und\s+|and\s+)?(?:was|wer|what|who)\s+(?:ist|sind|war|waren|bedeutet|bedeuten|heißt|heisst|meint|"
     r"bezeichnet|is|are|was|were|does)\s+(.+?)\s*(?:mean|stand for|refer to)?\s*[?!.]*\s*$",
@@ -106,7 +110,7 @@ class QuestionAnalysis:
     @property
     def about_an_event(self) -> bool:
         """The question speaks of an event in general words ("die Tagung", "the conference")."""
-        return bool(set(terms(self.text)) & _EVENT_WORDS)
+        return bool(event_words(self.text))
 
     @property
     def about_whole_event(self) -> bool:
@@ -126,9 +130,10 @@ class QuestionAnalyser:
         event_terms: set[str] = set()
         for event in scope.events:
             event_terms.update(terms(event.name or ""))
+        kinds = event_words(question)
         content = tuple(
             t for t in dict.fromkeys(terms(question))
-            if t not in _FRAME_WORDS and t not in _EVENT_WORDS and t not in event_terms and t not in STOPWORDS
+            if t not in _FRAME_WORDS and t not in kinds and t not in event_terms and t not in STOPWORDS
             and not re.fullmatch(r"(19|20)\d\d", t)
         )
         subject = subject_of(question) if kind == "definition" else None

@@ -1,4 +1,4 @@
-"""List questions ("Welche Workshops gab es?", "Which institutes took part?"): the items.
+"""List questions ("Welche Stände gab es?", "Which institutes took part?"): the items.
 
 The best sentences for the question are looked at in score order; the first that lies in
 a list, or in the paragraph that introduces one, gives the answer: each item's opening
@@ -20,7 +20,7 @@ from service.retrieval import RetrievalResult
 from vectorstore.text.analysis import STOPWORDS, terms
 from vectorstore.text.sentences import split_sentences
 
-# "Welche Workshops …", "Which institutes …": the noun the list must be a list of.
+# "Welche Stände …", "Which institutes …": the noun the list must be a list of.
 _FOCUS = re.compile(r"^\s*(?:und\s+|and\s+)?(?:welche[rsnm]?|which|what)\s+([\w-]+)", re.I)
 
 
