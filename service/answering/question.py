@@ -118,6 +118,15 @@ class QuestionAnalysis:
         return not self.content_terms
 
 
+# How long the answer should be ("in zwei Sätzen", "in a few words"): it says nothing about the
+# topic, so its words are no content terms.
+_LENGTH_ASKED = re.compile(
+    r"\b(?:in\s+)?(?:einem|einen|ein|zwei|drei|vier|fünf|wenigen|ein\s+paar|kurzen|one|two|three|four|five|a\s+few|"
+    r"few|short)\s+(?:sätzen|satz|worten|wörtern|zeilen|sentences?|words|lines)\b",
+    re.I,
+)
+
+
 class QuestionAnalyser:
     """question text → `QuestionAnalysis`, for one store's events."""
 
@@ -132,7 +141,7 @@ class QuestionAnalyser:
             event_terms.update(terms(event.name or ""))
         kinds = event_words(question)
         content = tuple(
-            t for t in dict.fromkeys(terms(question))
+            t for t in dict.fromkeys(terms(_LENGTH_ASKED.sub(" ", question)))
             if t not in _FRAME_WORDS and t not in kinds and t not in event_terms and t not in STOPWORDS
             and not re.fullmatch(r"(19|20)\d\d", t)
         )

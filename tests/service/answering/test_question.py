@@ -204,3 +204,14 @@ def test_analysis_scoped_by_year_names_the_year(analyser):
     assert analysis.scope.doc_ids == {"w.md"} and analysis.scope.year == 2021
     assert "2021" in analysis.scope_terms and "2021" not in analysis.content_terms
     assert "red" in analysis.content_terms or "rede" in analysis.content_terms
+
+
+@pytest.mark.parametrize("question", [
+    "Worum ging es beim Gartentag Ostermoor 2023, in zwei Sätzen?",
+    "What was the Gartentag Ostermoor 2023 about, in two sentences?",
+    "Fassen Sie den Gartentag Ostermoor 2023 in wenigen Worten zusammen.",
+])
+def test_the_asked_length_of_an_answer_is_no_topic(analyser, question):
+    analysis = analyser.run(question, "en" if question.startswith("What") else "de")
+    assert not {"zwei", "two", "sentenc", "satz", "satzen", "wenig", "wort"} & set(analysis.content_terms), analysis.content_terms
+    assert analysis.about_whole_event
