@@ -71,7 +71,10 @@ _GENERIC = frozenset(
         "fand finden find did does do done was were is are war waren sind ist hat haben hatte laut according "
         "welche welcher welches which what who whom whose when where why how wer wen wem was wann wo wie warum "
         "many viele viel much dabei darin there here this year jahr jahres womit worum wofür wozu woran wodurch "
-        "bedeutet bedeuten steht stand stands mean means wurde wurden worden geschah passierte happened inne"
+        "bedeutet bedeuten steht stand stands mean means wurde wurden worden geschah passierte happened inne "
+        # The frame of a question that asks for a name or a term ("Wie lautet der Name des …",
+        # "Welcher Begriff …"): the answer gives the name, it need not say "Name".
+        "Name Namen heißt hieß lautet lauten Begriff Bezeichnung name named term"
     )
 )
 # "die Tagung", "der Fachtagung", "the event", "this year's conference": the question is about
@@ -222,6 +225,12 @@ def answer_type(question: str) -> AnswerType:
     return "other"
 
 
+def _is_acronym(word: str) -> bool:
+    """Two capitals ("NASA", "McKinsey") or letters with digits ("A380"); one part of a
+    hyphenated word at a time, so "Bowl-Spiel" is no acronym."""
+    return sum(ch.isupper() for ch in word) >= 2 or (any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word))
+
+
 def anchor_words(question: str, language: Language, known_names: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Surface words the evidence must contain: acronyms, names, places.
 
@@ -239,9 +248,15 @@ def anchor_words(question: str, language: Language, known_names: set[str] | froz
         if _ROMAN.fullmatch(word):
             continue  # "II" of a title's edition is a number, not a name
         vocabulary = bool(concepts_in(word))
-        is_acronym = sum(ch.isupper() for ch in word) >= 2 or (any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word))
+        parts = word.split("-")
+        acronym_parts = [p for p in parts if _is_acronym(p)]
+        plain_parts = [p for p in parts if not _is_acronym(p) and not p.isdigit()]
         is_name = fold(word) in known_names
-        if is_acronym and not vocabulary or is_name:
+        if acronym_parts and plain_parts and not vocabulary and not is_name:
+            # A compound of an acronym and plain words ("NASA-Gruppe") anchors on the acronym:
+            # the evidence may say it in other words ("die Gruppe der NASA").
+            found.extend(acronym_parts)
+        elif acronym_parts and not vocabulary or is_name:
             found.append(word)
         elif word[0].isupper() and i > 0 and not vocabulary:
             if language == "en" or is_place(word):
@@ -289,12 +304,13 @@ class FactAnswerer:
         anchors: list[tuple[str, ...]] = []
         missing: list[str] = []
         acronym = None
+        german_names = self._anchor_translations(question, language, translations)
         for word in anchor_words(question, language, self._names):
             stems = [s for s in terms(word) if s not in _GENERIC]
             if not stems:
                 continue
             fixed = tuple(keyword.correct(s) or s for s in stems)
-            if all(keyword.correct(s) is None and not self._in_vocabulary(s) for s in stems):
+            if all(keyword.correct(s) is None and not self._in_vocabulary(s) for s in stems) and not german_names.get(word):
                 missing.append(word)
             anchors.append(fixed)
             if kind == "expansion" and (word.isupper() or sum(c.isupper() for c in word) >= 2):
@@ -336,8 +352,35 @@ class FactAnswerer:
             concepts=tuple(question_concepts), values=values, counted=counted, acronym=acronym, focus=focus,
             forms=self._forms(q_terms, language=language),
             ranking_forms=self._forms(q_terms, self._translations(question, language, translations), language),
-            anchor_forms={s: self._matcher.matches(s) for stems in anchors for s in stems},
+            anchor_forms=self._anchor_forms(anchors, german_names, question, language),
         )
+
+    def _anchor_translations(
+        self, question: str, language: Language, by_word: dict[str, list[str]] | None,
+    ) -> dict[str, set[str]]:
+        """Per capitalised word of an English question: the stems of its German dictionary
+        translations that the corpus uses. English capitalises what German spells otherwise
+        ("Bible" / "Bibel", "Swiss" / "Schweizer"): such a word is found through them."""
+        if language != "en" or not len(self.dictionary):
+            return {}
+        if by_word is None:
+            by_word = self.dictionary.by_word(question, self.store.keyword.vocabulary)
+        return {word: {t for g in german for t in terms(g)} for word, german in by_word.items() if word[:1].isupper()}
+
+    def _anchor_forms(
+        self, anchors: list[tuple[str, ...]], german_names: dict[str, set[str]], question: str, language: Language,
+    ) -> dict[str, frozenset[str]]:
+        """Per anchor stem: itself and compounds containing it; for a word of an English
+        question, also the corpus terms of its German translations."""
+        forms = {s: set(self._matcher.matches(s)) for stems in anchors for s in stems}
+        if language == "en":
+            for word, german in german_names.items():
+                for s in terms(word):
+                    fixed = self.store.keyword.correct(s) or s
+                    if fixed in forms:
+                        for g in german:
+                            forms[fixed] |= self._matcher.matches(g) | ({g} if g in self._matcher else set())
+        return {s: frozenset(f) for s, f in forms.items()}
 
     def analyse_scoped(self, analysis: QuestionAnalysis, translations: dict[str, list[str]] | None) -> Question | str:
         """`analyse`, less what named the event scope: documents of the named event were chosen

@@ -298,3 +298,29 @@ def test_a_question_naming_one_events_year_answers_from_that_event_only(qa, ques
 def test_a_question_naming_a_series_of_two_events_answers_for_each(qa):
     answer = ask(qa, "Wer hielt die Eröffnungsrede beim Gartentag Ostermoor?")
     assert docs_of(answer) == {"gartentag-2021.md", "gartentag-2023.md"}
+
+
+# -- the question's names (anchors) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "anchors"), [
+    ("Welche NASA-Gruppe stimmte zu?", ["NASA"]),  # the acronym, not the compound: "die Gruppe der NASA"
+    ("Wer gewann das Bowl-Spiel?", []),  # two capitals across a hyphen make no acronym
+    ("Wann flog AS-206?", ["AS-206"]),
+    ("Who founded the XJ7 network?", ["XJ7"]),
+])
+def test_an_acronym_inside_a_hyphenated_compound_is_the_name_the_evidence_must_hold(question, anchors):
+    from service.answering.kinds.fact import anchor_words
+
+    language = "en" if question.startswith("Who") else "de"
+    assert anchor_words(question, language) == anchors
+
+
+def test_a_capitalised_english_word_is_found_through_its_german_translation(qa):
+    """English capitalises what German spells otherwise ("Peat" / "Torf"): with the dictionary's
+    translation the word is no unknown name, and the German word counts as finding it."""
+    facts = qa.core.facts
+    q = facts.analyse("Who spoke about Peat?", "en", {"Peat": ["Torf"]})
+    assert not isinstance(q, str), q
+    assert any("torf" in forms for forms in q.anchor_forms.values())
+    assert facts.analyse("Who spoke about Peat?", "en", {}) == "not in the documents: Peat"
