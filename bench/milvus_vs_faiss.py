@@ -58,15 +58,13 @@ SENTENCES_PER_CHUNK = 3
 # -- data ------------------------------------------------------------------------------
 
 
-def base_vectors() -> tuple[np.ndarray, list[str]]:
+def base_vectors(settings) -> tuple[np.ndarray, list[str]]:
     """Real passage vectors of the German XQuAD passages (embedded once, cached) and their texts."""
     passages = [json.loads(line)["text"] for line in (XQUAD / "passages.de.jsonl").read_text(encoding="utf-8").splitlines()]
     cache = WORK / "xquad-de-passages.npy"
     if not cache.exists():
         from vectorstore.embedding import Embedder
-        from vectorstore.settings import Settings
 
-        settings = Settings.from_env()
         embedder = Embedder.load(settings.embedding_model, settings.model_cache_dir, settings.torch_threads)
         WORK.mkdir(parents=True, exist_ok=True)
         np.save(cache, embedder.encode_passages(passages, batch_size=16, progress=False))
@@ -290,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", default="HNSW", help="Milvus dense index type")
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args(argv)
-    base, _ = base_vectors()
+    from vectorstore.settings import load_settings
+
+    base, _ = base_vectors(load_settings())
     queries = mixed(base, args.queries, np.random.default_rng(12345))
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):

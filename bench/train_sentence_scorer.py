@@ -55,17 +55,15 @@ def _holds(sentence: str, needles) -> bool:
     return any(folded(n) in text for n in needles if n)
 
 
-def collect(log=print) -> list[Question]:
+def collect(settings, log=print) -> list[Question]:
     """Ask every training question with the scorer off; keep each checked candidate's features."""
     from bench.evaluate import VectorCache, cached_embedder
     from bench.stores import WORK_DIR, StoreBuilder
     from service.answering.scoring import feature_rows
     from service.qa import QuestionAnswering
     from vectorstore.faiss_store import FaissStore
-    from vectorstore.settings import Settings
     from vectorstore.text.language import detect_language
 
-    settings = Settings.from_env()
     cache = VectorCache(WORK_DIR / "vector-cache.npz")
     embedder = cached_embedder(settings, cache)
     stores = StoreBuilder(settings, lambda: embedder)
@@ -232,7 +230,9 @@ def main(argv=None) -> int:
         data = np.load(ROWS, allow_pickle=True)
         questions = list(data["questions"])
     else:
-        questions = collect()
+        from vectorstore.settings import load_settings
+
+        questions = collect(load_settings())
 
         ROWS.parent.mkdir(parents=True, exist_ok=True)
         np.savez(ROWS, questions=np.asarray(questions, dtype=object))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from vectorstore.records import Chunk, Document, sha256_text
+from vectorstore.settings import Settings
 
 _SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
@@ -20,8 +21,8 @@ _SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 class ChunkingConfig:
     """Chunk size and overlap, in characters."""
 
-    size: int = 600
-    overlap: int = 100
+    size: int = Settings.chunk_size
+    overlap: int = Settings.chunk_overlap
 
     def __post_init__(self) -> None:
         if self.size < 50:

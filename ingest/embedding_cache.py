@@ -24,6 +24,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from vectorstore.embedding import Embedder
+from vectorstore.settings import Settings
 
 _BLOCK_NAME = re.compile(r"^[0-9a-f]{32}\.npy$")
 """Finished blocks; everything else in the cache folder is scratch (see `clear_scratch`)."""
@@ -42,7 +43,7 @@ class BlockEmbedder:
     """Embeds passages block by block; finished blocks survive an interrupted run."""
 
     def __init__(
-        self, embedder: Embedder, folder: Path, batch_size: int = 32, progress: bool = False,
+        self, embedder: Embedder, folder: Path, batch_size: int = Settings.batch_size, progress: bool = False,
         block_texts: int = BLOCK_TEXTS, on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.embedder = embedder

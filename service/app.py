@@ -29,7 +29,7 @@ from service.schemas import EXAMPLE_QUESTION, ErrorResponse
 from service.security import AccessPolicy, ClientAddress, check_exposure, require_tool_access
 from service.state import ServiceState
 from service.unanswered import UnansweredRecorder
-from vectorstore.settings import Settings
+from vectorstore.settings import Settings, load_settings
 
 log = logging.getLogger("tagungsbot.service")
 
@@ -68,9 +68,8 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(m.upper() for m in operations if m in {"get", "post", "put", "patch", "delete", "head", "options"})
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the model and store are loaded when the server starts."""
-    settings = settings or Settings.from_env()
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app from the caller's settings; the model and store are loaded when the server starts."""
     check_exposure(settings)
     state = ServiceState(settings)
     slots = EmbeddingSlots(settings.max_concurrent_embeddings, settings.embedding_wait_s)
@@ -185,14 +184,16 @@ def create_worker_app() -> FastAPI:
     A worker is a fresh process: it sets up the same JSON logging as a single-process
     server before anything else. A setting it cannot start with ends the worker with
     uvicorn's start-up failure code, so the parent stops instead of restarting it forever.
+    uvicorn starts it from an import string, so it is the one app-side entry point that loads
+    the settings (those the parent exported, `Settings.export_for_workers`).
     """
     import sys
 
     from uvicorn.config import STARTUP_FAILURE
 
     try:
-        settings = Settings.from_env()
-        configure_logging(settings, settings.log_level)
+        settings = load_settings()
+        configure_logging(settings)
         return create_app(settings)
     except (TagungsbotError, ValueError) as exc:
         log.error("worker cannot start: %s", exc)

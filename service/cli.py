@@ -13,31 +13,28 @@ import sys
 from dataclasses import asdict
 from typing import Sequence
 
-from vectorstore.settings import Settings
+from vectorstore.settings import Settings, load_settings
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
-    overrides = {}
-    for name in ("corpus_dir", "index_dir"):
-        value = getattr(args, name, None)
-        if value:
-            from pathlib import Path
+def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    """`settings` with what the command line overrides (folders, progress bar)."""
+    from pathlib import Path
 
-            overrides[name] = Path(value)
+    overrides: dict[str, object] = {
+        name: Path(value) for name in ("corpus_dir", "index_dir") if (value := getattr(args, name, None))
+    }
     if getattr(args, "no_progress", False):
         overrides["show_progress"] = False
     return settings.with_overrides(**overrides) if overrides else settings
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.pipeline import Ingestor
 
-    settings = _settings(args)
     report = Ingestor(settings).run(skip_unreadable=args.skip_unreadable)
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report.summary())
     from vectorstore.embedding import prepare_model
@@ -50,17 +47,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    settings = _settings(args)
     host = args.host or settings.host
     port = args.port or settings.port
     settings = settings.with_overrides(host=host, port=port, log_level=args.log_level or settings.log_level)
     from service.app import create_app
     from service.logging_config import configure_logging
 
-    configure_logging(settings, settings.log_level)
+    configure_logging(settings)
     workers = args.workers or settings.workers
     if workers > 1:
         return _serve_workers(settings, workers)
@@ -118,11 +114,10 @@ def _serve_workers(settings: Settings, workers: int) -> int:
     return EXIT_OK
 
 
-def cmd_reindex(args: argparse.Namespace) -> int:
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     """Ask a running service to re-ingest its corpus and swap the store (POST /api/admin/reindex)."""
     from service.reindex_client import reindex_remote
 
-    settings = Settings.from_env()
     key = args.key or (settings.admin_keys[0] if settings.admin_keys else None)
     job = reindex_remote(args.url, key, wait=not args.no_wait, timeout_s=args.timeout)
     print(json.dumps(job, ensure_ascii=False, indent=2) if args.json else _job_summary(job))
@@ -166,10 +161,9 @@ def _check_text(text: str, settings: Settings) -> str:
     return checked_question(text, settings.max_question_chars)
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from service.schemas import AskResponse
 
-    settings = _settings(args)
     question = _check_text(args.question, settings)
     qa = _load_qa(settings)
     result = qa.ask(question, args.top_k or settings.top_k)
@@ -184,10 +178,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from service.schemas import SearchResponse
 
-    settings = _settings(args)
     query = _check_text(args.query, settings)
     qa = _load_qa(settings)
     result = qa.search(query, args.k or settings.top_k)
@@ -211,7 +204,7 @@ def _run_bench_module(module: str, argv: list[str]) -> int:
     return subprocess.run([sys.executable, "-m", module, *argv], cwd=root).returncode
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, _settings: Settings) -> int:
     """Answer quality per set and kind: `python -m bench.evaluate` in the project checkout."""
     argv = [f"--only={args.only}"] if args.only else []
     argv += [f"--url={args.url}"] if args.url else []
@@ -221,7 +214,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return _run_bench_module("bench.evaluate", argv)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def cmd_bench(args: argparse.Namespace, _settings: Settings) -> int:
     """Performance benchmarks: `python -m bench.perf.run_all` in the project checkout."""
     argv = [f"--only={args.only}"] if args.only else []
     argv += ["--quick"] if args.quick else []
@@ -230,6 +223,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    defaults = Settings()  # the help states the defaults that apply when neither flag nor variable is set
     parser = argparse.ArgumentParser(prog="tagungsbot", description="Offline question answering over conference documents.")
     parser.add_argument("--corpus-dir", dest="corpus_dir", help="overrides TAGUNGSBOT_CORPUS_DIR")
     parser.add_argument("--index-dir", dest="index_dir", help="overrides TAGUNGSBOT_INDEX_DIR")
@@ -242,13 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="run the HTTP service (API, search page, widget)")
-    p.add_argument("--host", help="default 127.0.0.1 (TAGUNGSBOT_HOST)")
-    p.add_argument("--port", type=int, help="default 8000 (TAGUNGSBOT_PORT)")
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info (TAGUNGSBOT_LOG_LEVEL)")
+    p.add_argument("--host", help=f"default {defaults.host} (TAGUNGSBOT_HOST)")
+    p.add_argument("--port", type=int, help=f"default {defaults.port} (TAGUNGSBOT_PORT)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                   help=f"default {defaults.log_level} (TAGUNGSBOT_LOG_LEVEL)")
     p.add_argument(
         "--workers", type=int,
-        help="worker processes (TAGUNGSBOT_WORKERS, default 1); each loads its own model: about 0.6 GB RSS per "
-             "worker (measured 571 MB with the bundled model, ONNX runtime); rate limits count per worker",
+        help=f"worker processes (TAGUNGSBOT_WORKERS, default {defaults.workers}); each loads its own model: about "
+             "0.6 GB RSS per worker (measured 571 MB with the bundled model, ONNX runtime); rate limits count per worker",
     )
     p.set_defaults(func=cmd_serve)
 
@@ -265,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("reindex", help="make a running service re-ingest the corpus and swap the store (admin key)")
-    p.add_argument("--url", default="http://127.0.0.1:8000", help="base URL of the service (default http://127.0.0.1:8000)")
+    local = f"http://{defaults.host}:{defaults.port}"
+    p.add_argument("--url", default=local, help=f"base URL of the service (default {local})")
     p.add_argument("--key", help="admin key (default: the first of TAGUNGSBOT_ADMIN_KEYS)")
     p.add_argument("--no-wait", action="store_true", help="return once the job has started")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (default 600)")
@@ -305,7 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vectorstore.errors import TagungsbotError
 
     try:
-        return int(args.func(args))
+        settings = _with_flags(load_settings(), args)  # the one read of the environment; every command gets it
+        return int(args.func(args, settings))
     except (TagungsbotError, LoadError, ValueError) as exc:
         print(f"tagungsbot: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

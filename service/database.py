@@ -30,6 +30,7 @@ from typing import Callable, TypeVar
 import numpy as np
 
 from vectorstore.errors import TagungsbotError
+from vectorstore.settings import Settings
 
 log = logging.getLogger("tagungsbot.database")
 
@@ -140,7 +141,8 @@ class Database:
     """
 
     def __init__(
-        self, data_dir: Path, feedback_retention_days: int = 365, unanswered_retention_days: int = 90,
+        self, data_dir: Path, feedback_retention_days: int = Settings.feedback_retention_days,
+        unanswered_retention_days: int = Settings.unanswered_retention_days,
         busy_timeout_s: float = 2.0,
     ) -> None:
         """Retention in days; 0 or less keeps rows forever."""

@@ -27,6 +27,8 @@ from typing import Any, Callable
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from vectorstore.settings import Settings
+
 LINGER_S = 2.0
 """How long a refused connection is drained (input dropped) before it is closed."""
 
@@ -35,9 +37,9 @@ LINGER_S = 2.0
 class HeaderLimits:
     """The three limits on a request head, in bytes and lines (0 or less: no limit)."""
 
-    max_header_bytes: int = 16_384
-    max_headers: int = 100
-    max_request_line_bytes: int = 8_192
+    max_header_bytes: int = Settings.max_header_bytes
+    max_headers: int = Settings.max_headers
+    max_request_line_bytes: int = Settings.max_request_line_bytes
 
 
 class _Refused(Exception):

@@ -50,15 +50,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(settings: Settings, level: str = "info") -> None:
-    """Send all service logs (ours and uvicorn's) to stderr, as JSON unless TAGUNGSBOT_LOG_JSON=0."""
+def configure_logging(settings: Settings) -> None:
+    """Send all service logs (ours and uvicorn's) to stderr at `settings.log_level`, as JSON unless
+    TAGUNGSBOT_LOG_JSON=0."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.log_json else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()

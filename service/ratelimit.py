@@ -25,6 +25,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
+from vectorstore.settings import Settings
+
 MAX_KEY_CHARS = 64
 """Client names up to this length are kept as they are; longer ones as a fixed-size hash."""
 
@@ -48,7 +50,7 @@ class RateLimiter:
         self,
         per_minute: int,
         burst: int,
-        max_clients: int = 20_000,
+        max_clients: int = Settings.rate_limit_max_clients,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.per_minute = per_minute

@@ -150,7 +150,7 @@ def run_ingest_child(settings: Settings, niceness: int, results: Connection) -> 
     os.nice(niceness)
     from service.logging_config import configure_logging
 
-    configure_logging(settings)  # the child's log lines join the service's log (stderr)
+    configure_logging(settings)  # the child's log lines join the service's log (stderr), at its level
     from ingest.loaders import LoadError
     from ingest.pipeline import Ingestor
 

@@ -1,13 +1,16 @@
-"""All configuration of tagungsbot, read once from environment variables.
+"""All configuration of tagungsbot, and the one module that reads the environment.
 
-Every setting has a default that works on a fresh checkout; README.md lists them.
-Both `ingest` and `service` read their settings from here, so one variable means
-the same thing everywhere.
+Every setting has a default that works on a fresh checkout (its field below; README.md lists
+them). A process entry point calls `load_settings()` once and hands the `Settings` to every
+component as constructor arguments, so one variable means the same thing everywhere and no
+other module reads `os.environ`. What a parent process writes into a child's environment
+(worker processes, benchmarked servers, timing workers) is built here as well.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -65,7 +68,7 @@ def _env_list(name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    """Immutable snapshot of the configuration; build it with `Settings.from_env()`."""
+    """Immutable snapshot of the configuration: `load_settings()` for this process's, `Settings()` for the defaults."""
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("vectorstore/index")
@@ -141,7 +144,8 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
-        """Read every `TAGUNGSBOT_*` variable, falling back to the defaults above."""
+        """Read every `TAGUNGSBOT_*` variable, falling back to the defaults above; the body of
+        `load_settings()`, which is what entry points call."""
         d = cls()
         return cls(
             corpus_dir=Path(_env_str("TAGUNGSBOT_CORPUS_DIR", str(d.corpus_dir))),
@@ -207,7 +211,7 @@ class Settings:
 
     def export_for_workers(self) -> None:
         """Write what command-line flags can change into the TAGUNGSBOT_* variables: the worker
-        processes of `serve --workers N` start from an import string and read `from_env`."""
+        processes of `serve --workers N` start from an import string and call `load_settings()`."""
         os.environ.update(
             TAGUNGSBOT_HOST=self.host, TAGUNGSBOT_PORT=str(self.port), TAGUNGSBOT_INDEX_DIR=str(self.index_dir),
             TAGUNGSBOT_CORPUS_DIR=str(self.corpus_dir), TAGUNGSBOT_LOG_LEVEL=self.log_level,
@@ -218,8 +222,35 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+def load_settings() -> Settings:
+    """The settings of this process. Called once per process entry point (the CLI's `main`, a
+    `serve --workers` worker, a benchmark's `main`), which passes the result down."""
+    return Settings.from_env()
+
+
 def offline_model_libraries() -> None:
     """Tell the Hugging Face libraries never to reach their hub: set before they are imported
     (the model runtime calls it), so nothing is downloaded at run time."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def child_environment(variables: Mapping[str, str], inherit: Iterable[str] = ()) -> dict[str, str]:
+    """The environment of a child process (a benchmarked server, an ingest, a timing worker):
+    this process's variables without its TAGUNGSBOT_* ones except those named in `inherit`, so
+    the child runs with the defaults and `variables`; the model libraries stay offline."""
+    keep = set(inherit)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGUNGSBOT_") or k in keep}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env.update(variables)
+    return env
+
+
+def thread_limits(threads: int) -> dict[str, str]:
+    """Variables that size a child process's OpenMP and MKL thread pools (fixed once per process)."""
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+
+
+def openblas_core_type() -> str | None:
+    """OPENBLAS_CORETYPE of this process, if set: it picks the BLAS kernels, so benchmarks record it."""
+    return os.environ.get("OPENBLAS_CORETYPE")

@@ -27,13 +27,14 @@ import numpy as np
 from bench.perf.common import (
     REPO, RESULTS, WORK, XQUAD, conference_questions, load_embedder, machine_facts, percentiles, read_jsonl, write_result,
 )
+from vectorstore.settings import Settings, load_settings
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
-def _load(backend: str):
+def _load(settings: Settings, backend: str):
     began = time.perf_counter()
-    embedder = load_embedder(backend)
+    embedder = load_embedder(settings, backend)
     return embedder, time.perf_counter() - began
 
 
@@ -52,35 +53,32 @@ def _xquad_corpus(target: Path, passage_ids: set[str] | None) -> Path:
     return target
 
 
-def _stores(store_backend: str, passage_ids: set[str] | None) -> tuple[Path, Path]:
+def _stores(settings: Settings, store_backend: str, passage_ids: set[str] | None) -> tuple[Path, Path]:
     """Conference and XQuAD stores, built with `store_backend` under bench/_work/perf/
     (an unchanged corpus re-uses the store of the previous run)."""
     from ingest.pipeline import Ingestor
-    from vectorstore.settings import Settings
 
-    embedder = load_embedder(store_backend)
+    embedder = load_embedder(settings, store_backend)
     suffix = "all" if passage_ids is None else f"{len(passage_ids)}"
     corpora = {
         WORK / f"conference-index-{store_backend}": REPO / "corpus",
         WORK / f"xquad-index-{store_backend}-{suffix}": _xquad_corpus(WORK / f"xquad-md-corpus-{suffix}", passage_ids),
     }
     for index_dir, corpus in corpora.items():
-        settings = Settings.from_env().with_overrides(corpus_dir=corpus, index_dir=index_dir, show_progress=False)
-        Ingestor(settings, embedder_factory=lambda: embedder).run()
+        store_settings = settings.with_overrides(corpus_dir=corpus, index_dir=index_dir, show_progress=False)
+        Ingestor(store_settings, embedder_factory=lambda: embedder).run()
     conference, xquad = corpora
     return conference, xquad
 
 
-def _answers(embedder, conference_index: Path, xquad_index: Path, xquad_limit: int | None) -> dict[str, Any]:
+def _answers(embedder, top_k: int, conference_index: Path, xquad_index: Path, xquad_limit: int | None) -> dict[str, Any]:
     """Answer figures per backend, judged by bench/judging.py (`answer_accuracy` = right ÷ questions)."""
     from bench.datasets import conference_cases, xquad_cases
     from bench.evaluate import InProcessAsker
     from bench.judging import by_field, judge_conference, judge_xquad, retrieval_figures, tally
     from service.qa import QuestionAnswering
     from vectorstore.faiss_store import FaissStore
-    from vectorstore.settings import Settings
 
-    top_k = Settings.from_env().top_k
     ask = InProcessAsker(QuestionAnswering(FaissStore.load(conference_index), embedder), top_k)
     verdicts = [judge_conference(c, ask(c.question)) for c in conference_cases()]
     conference = {
@@ -115,12 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.xquad_limit:
         passage_ids = {q["passage_id"] for lang in ("de", "en")
                        for q in read_jsonl(XQUAD / f"questions.{lang}.jsonl")[: args.xquad_limit]}
-    conference_index, xquad_index = _stores(args.store_backend, passage_ids)
+    settings = load_settings()
+    conference_index, xquad_index = _stores(settings, args.store_backend, passage_ids)
     reference: dict[str, np.ndarray] = {}
     rows: dict[str, Any] = {}
     for backend in [args.reference, *[b for b in backends if b != args.reference]]:
         print(f"backends: {backend}", flush=True)
-        embedder, load_s = _load(backend)
+        embedder, load_s = _load(settings, backend)
         embedder.encode_query("Aufwärmen")
         lat = []
         for q in questions:
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             },
         }
         if backend in backends:
-            row.update(_answers(embedder, conference_index, xquad_index, args.xquad_limit or None))
+            row.update(_answers(embedder, settings.top_k, conference_index, xquad_index, args.xquad_limit or None))
             rows[backend] = row
         embedder.clear_cache()
     payload = {

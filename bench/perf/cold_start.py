@@ -22,6 +22,7 @@ from bench.perf.common import (
     RESULTS, WORK, ensure_conference_index, load_embedder, machine_facts, merge_runs, server_env, start_server,
     write_result,
 )
+from vectorstore.settings import load_settings
 
 
 def memory_of(pid: int) -> dict[str, float]:
@@ -69,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     index_dir = args.index_dir or ensure_conference_index()
     backends = [b for b in args.backends.split(",") if b]
+    settings = load_settings()
     for backend in backends:  # make sure every ONNX export exists, so runs measure restarts only
         if backend != "torch":
-            load_embedder(backend)
+            load_embedder(settings, backend)
     results: dict[str, Any] = {}
     for backend in backends:
         runs = []

@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from vectorstore.settings import Settings, child_environment, openblas_core_type
+
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "results"
 WORK = REPO / "bench" / "_work" / "perf"
 XQUAD = REPO / "bench" / "data" / "xquad"  # in the repository, with its licence (bench/data/xquad/README.md)
 EVENT_QUESTIONS = REPO / "bench" / "data" / "events" / "questions.jsonl"
 CONFERENCE_QUESTIONS = REPO / "bench" / "conference_questions.jsonl"
+MODEL_VARIABLES = ("TAGUNGSBOT_MODEL_CACHE", "TAGUNGSBOT_EMBEDDING_BACKEND", "TAGUNGSBOT_EMBEDDING_MODEL")
+"""The settings a benchmark's child processes take from the shell; every other one is its default."""
 
 
 def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
@@ -61,7 +65,7 @@ def machine_facts() -> dict[str, Any]:
         "uptime": _run(["uptime"]),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "openblas_coretype": openblas_core_type(),
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "git_commit": _run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
     }
@@ -122,17 +126,13 @@ def server_env(index_dir: Path, **extra: str) -> dict[str, str]:
     All benchmark traffic comes from one address (127.0.0.1), so the per-client rate
     limit (TAGUNGSBOT_RATE_LIMIT_PER_MINUTE) is switched off; everything else is default.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGUNGSBOT_") or k in extra}
-    env.update(
-        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TAGUNGSBOT_INDEX_DIR=str(index_dir),
-        TAGUNGSBOT_PROGRESS="0", TAGUNGSBOT_RATE_LIMIT_PER_MINUTE="0", TAGUNGSBOT_RELOAD_POLL_S="0",
-        TAGUNGSBOT_DATA_DIR=str(WORK / "data"),  # answer ids' secret and the database: never the checkout's data/
-    )
-    for key in ("TAGUNGSBOT_MODEL_CACHE", "TAGUNGSBOT_EMBEDDING_BACKEND", "TAGUNGSBOT_EMBEDDING_MODEL"):
-        if key in os.environ and key not in extra:
-            env[key] = os.environ[key]
-    env.update(extra)
-    return env
+    variables = {
+        "TAGUNGSBOT_INDEX_DIR": str(index_dir), "TAGUNGSBOT_PROGRESS": "0", "TAGUNGSBOT_RATE_LIMIT_PER_MINUTE": "0",
+        "TAGUNGSBOT_RELOAD_POLL_S": "0",
+        "TAGUNGSBOT_DATA_DIR": str(WORK / "data"),  # answer ids' secret and the database: never the checkout's data/
+        **extra,
+    }
+    return child_environment(variables, inherit=MODEL_VARIABLES)
 
 
 @dataclass
@@ -196,28 +196,28 @@ def start_server(env: dict[str, str], log_dir: Path, workers: int = 1, timeout_s
     raise RuntimeError(f"server not ready within {timeout_s} s; see {log_path}")
 
 
-@functools.lru_cache(maxsize=4)
-def load_embedder(backend: str):
+def load_embedder(settings: Settings, backend: str):
     """The configured model with `backend`, loaded once per benchmark process."""
-    from vectorstore.embedding import Embedder
-    from vectorstore.settings import Settings
+    return _embedder(settings.embedding_model, settings.model_cache_dir, settings.torch_threads, backend)
 
-    s = Settings.from_env()
-    return Embedder.load(s.embedding_model, s.model_cache_dir, s.torch_threads, backend=backend)
+
+@functools.lru_cache(maxsize=4)
+def _embedder(model: str, cache_dir: Path, threads: int, backend: str):
+    from vectorstore.embedding import Embedder
+
+    return Embedder.load(model, cache_dir, threads, backend=backend)
 
 
 def ensure_conference_index(index_dir: Path | None = None, backend: str | None = None,
                             corpus_dir: Path | None = None) -> Path:
     """Build (once) a store of the conference corpus (or `corpus_dir`) for the benchmarks; return its folder."""
     index_dir = index_dir or WORK / "conference-index"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGUNGSBOT_")}
-    env.update(HF_HUB_OFFLINE="1", TAGUNGSBOT_INDEX_DIR=str(index_dir), TAGUNGSBOT_PROGRESS="0",
-               TAGUNGSBOT_CORPUS_DIR=str(corpus_dir or REPO / "corpus"))
-    for key in ("TAGUNGSBOT_MODEL_CACHE", "TAGUNGSBOT_EMBEDDING_MODEL"):
-        if key in os.environ:
-            env[key] = os.environ[key]
+    variables = {"TAGUNGSBOT_INDEX_DIR": str(index_dir), "TAGUNGSBOT_PROGRESS": "0",
+                 "TAGUNGSBOT_CORPUS_DIR": str(corpus_dir or REPO / "corpus")}
     if backend:
-        env["TAGUNGSBOT_EMBEDDING_BACKEND"] = backend
+        variables["TAGUNGSBOT_EMBEDDING_BACKEND"] = backend
+    # The shell's model and cache, but its passages embedded with the default backend unless `backend` is given.
+    env = child_environment(variables, inherit=("TAGUNGSBOT_MODEL_CACHE", "TAGUNGSBOT_EMBEDDING_MODEL"))
     subprocess.run([sys.executable, "-m", "service.cli", "ingest"], env=env, cwd=REPO, check=True,
                    capture_output=True, text=True)
     return index_dir

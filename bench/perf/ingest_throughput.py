@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.perf.common import REPO, RESULTS, WORK, XQUAD, load_embedder, machine_facts, merge_runs, read_jsonl, write_result
+from vectorstore.settings import load_settings
 
 
 def make_corpus(target: Path, docs: int) -> Path:
@@ -80,12 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for perf_ingest.json")
     args = parser.parse_args(argv)
     from vectorstore.embedding import passage_backend
-    from vectorstore.settings import Settings
 
-    settings = Settings.from_env()
+    settings = load_settings()
     backend = passage_backend(settings.embedding_backend)
     began = time.perf_counter()
-    embedder = load_embedder(backend)
+    embedder = load_embedder(settings, backend)
     load_s = time.perf_counter() - began
     corpus = make_corpus(WORK / "xquad-corpus", args.docs)
     runs = []

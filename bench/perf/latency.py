@@ -37,6 +37,7 @@ from bench.perf.common import (
     REPO, RESULTS, WORK, XQUAD, conference_questions, ensure_conference_index, event_questions, load_embedder, machine_facts,
     merge_runs, percentiles, read_jsonl, server_env, start_server, write_result,
 )
+from vectorstore.settings import Settings, load_settings
 
 ENDPOINTS = ("ask", "search")
 
@@ -58,14 +59,12 @@ def distinct_questions() -> list[str]:
 # --------------------------------------------------------------------------- in-process
 
 
-def in_process(index_dir: Path, questions: Sequence[str], passes: int) -> dict[str, Any]:
+def in_process(settings: Settings, index_dir: Path, questions: Sequence[str], passes: int) -> dict[str, Any]:
     """Latency of `QuestionAnswering.ask/search` without HTTP; pass 1 uncached, then cached."""
     from service.qa import QuestionAnswering
     from vectorstore.faiss_store import FaissStore
-    from vectorstore.settings import Settings
 
-    settings = Settings.from_env().with_overrides(index_dir=index_dir)
-    embedder = load_embedder(settings.embedding_backend)
+    embedder = load_embedder(settings, settings.embedding_backend)
     qa = QuestionAnswering(FaissStore.load(index_dir), embedder)
     qa.ask("Wann fand die Tagung statt?", settings.top_k)  # first call pays one-time set-up
     out: dict[str, Any] = {}
@@ -247,16 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     index_dir = args.index_dir or ensure_conference_index()
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
     questions = conference_questions()[: args.questions or None]
-    from vectorstore.settings import Settings
-
-    in_proc = [] if args.skip_in_process else [in_process(index_dir, questions, args.passes) for _ in range(args.runs)]
+    settings = load_settings()
+    in_proc = [] if args.skip_in_process else [
+        in_process(settings, index_dir, questions, args.passes) for _ in range(args.runs)
+    ]
     runs = []
     for i in range(args.runs):
         print(f"latency: HTTP run {i + 1}/{args.runs} ...", flush=True)
         runs.append(http_run(index_dir, questions, levels, args.passes, args.seconds, args.max_requests, args.workers))
     payload = {
         "benchmark": "latency", "machine": machine_facts(),
-        "embedding_backend": Settings.from_env().embedding_backend, "workers": args.workers,
+        "embedding_backend": settings.embedding_backend, "workers": args.workers,
         "questions": len(questions), "runs": args.runs,
         "in_process": {k: merge_runs([r[k] for r in in_proc]) for k in in_proc[0]} if in_proc else None,
         "http": summarise(runs), "http_runs": runs,
@@ -338,10 +338,8 @@ def main_new(argv: list[str] | None = None) -> int:
                 server.stop()
     latency = merge_runs([r["latency_ms"] for r in runs])
     chat_latency = merge_runs([r["latency_ms"] for r in chat_runs])
-    from vectorstore.settings import Settings
-
     payload = {
-        "benchmark": "ask_new", "machine": machine_facts(), "embedding_backend": Settings.from_env().embedding_backend,
+        "benchmark": "ask_new", "machine": machine_facts(), "embedding_backend": load_settings().embedding_backend,
         "store": str(index_dir.relative_to(REPO)) if index_dir.is_relative_to(REPO) else str(index_dir),
         "questions": len(questions), "runs": args.runs,
         "ask_every_question_new": {

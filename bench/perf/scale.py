@@ -32,7 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.perf.common import RESULTS, WORK, XQUAD, machine_facts, percentiles, read_jsonl, vm_rss_mb, write_result
+from bench.perf.common import (
+    RESULTS, WORK, XQUAD, load_embedder, machine_facts, percentiles, read_jsonl, vm_rss_mb, write_result,
+)
+from vectorstore.settings import Settings, load_settings
 
 ALTERNATIVES = ["Flat", "HNSW32,SQ8", "IVF2048,SQ8"]
 """Index types measured next to the chosen one above the exact-search limit (--alternatives,
@@ -95,18 +98,11 @@ def german_chunks(count: int, seed: int = 0, max_chars: int = 300) -> list[str]:
     return out[:count]
 
 
-def _embedder(backend: str):
-    from bench.perf.common import load_embedder
-
-    return load_embedder(backend)
-
-
-def embedded(texts: list[str], kind: str, backend: str, cache_dir: Path = WORK, block: int = 5000) -> np.ndarray:
+def embedded(texts: list[str], kind: str, settings: Settings, backend: str, cache_dir: Path = WORK,
+             block: int = 5000) -> np.ndarray:
     """Vectors of `texts` ("passage" or "query"), embedded in blocks that are cached on disk
     (by a hash of texts, kind, backend and model), so an interrupted run resumes."""
-    from vectorstore.settings import Settings
-
-    model = Settings.from_env().embedding_model
+    model = settings.embedding_model
     parts = []
     embedder = None
     for begin in range(0, len(texts), block):
@@ -116,7 +112,7 @@ def embedded(texts: list[str], kind: str, backend: str, cache_dir: Path = WORK, 
             digest.update(t.encode("utf-8") + b"\0")
         path = cache_dir / f"vectors-{kind}-{digest.hexdigest()[:16]}.npy"
         if not path.exists():
-            embedder = embedder or _embedder(backend)
+            embedder = embedder or load_embedder(settings, backend)
             print(f"embedding {kind}s {begin}–{begin + len(part)} of {len(texts)}", flush=True)
             if kind == "query":
                 vectors = embedder.encode_queries(part, batch_size=64)
@@ -258,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     questions = [q["question"] for lang in ("de", "en") for q in read_jsonl(XQUAD / f"questions.{lang}.jsonl")]
     random.Random(1).shuffle(questions)
-    queries = embedded(questions[: args.queries], "query", args.backend)
-    real = embedded(german_chunks(args.real_limit), "passage", args.backend)
+    settings = load_settings()
+    queries = embedded(questions[: args.queries], "query", settings, args.backend)
+    real = embedded(german_chunks(args.real_limit), "passage", settings, args.backend)
     from vectorstore.faiss_store import EXACT_SEARCH_LIMIT
 
     rows = []

@@ -21,12 +21,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    from service.cli import _settings as cli_settings
-
-    return cli_settings(args)
-
-
 def _records(settings: Settings, create: bool) -> Any | None:
     """The service's database when it exists (or `create`), else None: listing never creates one."""
     from service.database import FILENAME, Database
@@ -57,10 +51,9 @@ def _ingest(settings: Settings, as_json: bool) -> int:
     return EXIT_OK
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     from service.documents import DocumentCatalog
 
-    settings = _settings(args)
     records = _records(settings, create=False)
     try:
         listing = DocumentCatalog(settings.corpus_dir).run(_store(settings), records)
@@ -85,11 +78,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_add(args: argparse.Namespace) -> int:
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.uploads import UploadCandidate, UploadCheck, UploadRefused, UploadWriter
     from service.documents import DocumentCatalog
 
-    settings = _settings(args)
     candidates = []
     for name in args.files:
         path = Path(name)
@@ -124,11 +116,10 @@ def cmd_add(args: argparse.Namespace) -> int:
     return EXIT_OK if args.no_ingest else _ingest(settings, args.json)
 
 
-def cmd_remove(args: argparse.Namespace) -> int:
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.event_metadata import write_corrections
     from service.documents import DocumentCatalog
 
-    settings = _settings(args)
     path = DocumentCatalog(settings.corpus_dir).path_of(args.id)
     if path is None:
         print(f"tagungsbot: error: no document {args.id!r} in {settings.corpus_dir}; `tagungsbot documents list` shows the ids",

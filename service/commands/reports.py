@@ -53,8 +53,7 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def cmd_report_unanswered(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+def cmd_report_unanswered(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     try:
         report = UnansweredReport(db, settings.record_unanswered, settings.unanswered_retention_days).run()
@@ -76,8 +75,7 @@ def cmd_report_unanswered(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report_feedback(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+def cmd_report_feedback(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     try:
         total, rows = db.feedback(args.rating)

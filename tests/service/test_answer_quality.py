@@ -14,14 +14,14 @@ import pytest
 from service.qa import QuestionAnswering
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
-from vectorstore.settings import Settings
+from vectorstore.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def qa(built_index: Path) -> QuestionAnswering:
-    settings = Settings.from_env()
+    settings = load_settings()
     store = FaissStore.load(built_index)
     embedder = Embedder.load(settings.embedding_model, Path(REPO / ".models"), 1)
     return QuestionAnswering(store, embedder)
@@ -158,7 +158,7 @@ def outing_qa(tmp_path_factory: pytest.TempPathFactory, qa: QuestionAnswering) -
     (root / "corpus").mkdir()
     (root / "corpus" / "ausflug.md").write_text(OUTING, encoding="utf-8")
     embedder = qa.retriever.embedder
-    settings = Settings.from_env().with_overrides(corpus_dir=root / "corpus", index_dir=root / "index", show_progress=False)
+    settings = load_settings().with_overrides(corpus_dir=root / "corpus", index_dir=root / "index", show_progress=False)
     Ingestor(settings, embedder_factory=lambda: embedder).run()
     return QuestionAnswering(FaissStore.load(root / "index"), embedder)
 

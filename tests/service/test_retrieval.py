@@ -17,7 +17,7 @@ from service.qa import QuestionAnswering
 from service.retrieval import fuse_relative, fuse_rrf
 from vectorstore.embedding import Embedder
 from vectorstore.faiss_store import FaissStore
-from vectorstore.settings import Settings
+from vectorstore.settings import load_settings
 from vectorstore.text.language import detect_language, keyword_query
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def test_a_weight_of_zero_switches_a_ranking_off() -> None:
 
 @pytest.fixture(scope="module")
 def qa(built_index: Path) -> QuestionAnswering:
-    settings = Settings.from_env()
+    settings = load_settings()
     embedder = Embedder.load(settings.embedding_model, REPO / ".models", 1)
     return QuestionAnswering(FaissStore.load(built_index), embedder)
 
