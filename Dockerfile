@@ -32,8 +32,9 @@ RUN useradd --system --uid 10001 --no-create-home --home-dir /app tagungsbot
 # file whose SHA-256 is not in it. torch is the CPU build 2.13.0+cpu, which only PyTorch's
 # CPU index carries (not a CUDA build of several GB); everything else comes from PyPI.
 COPY requirements.lock ./
-RUN pip install --no-cache-dir --require-hashes \
-        --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.lock
+RUN pip install --no-cache-dir --require-hashes --no-deps \
+        --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.lock \
+    && pip check
 
 # The project itself: no dependencies of its own, built with the locked setuptools.
 COPY pyproject.toml README.md ./

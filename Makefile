@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed
 .PHONY: install dictionary run ingest serve test browser bench eval clean lock
 
 # Every dependency comes from a lock file that pins its version and its files' SHA-256
-# hashes (pip refuses anything else); the project itself is installed without dependencies
-# and built with the locked setuptools. The ranges stay in pyproject.toml; `make lock`
+# hashes (pip refuses anything else). A lock is the whole closure, so pip installs it as it
+# stands (--no-deps: no resolving, which an extra such as `lxml[html_clean]` would send to the
+# newest release on the index) and `pip check` proves nothing is missing. The project itself
+# is installed without dependencies and built with the locked setuptools. The ranges stay in pyproject.toml; `make lock`
 # refreshes the locks from them (README.md, "Dependency locks").
 LOCK := requirements.lock
 TEST_LOCK := requirements-test.lock
@@ -21,13 +23,15 @@ PIP_INDEX_ARGS ?=
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes $(PIP_INDEX_ARGS) -r $(LOCK)
+	$(BIN)/pip install --quiet --require-hashes --no-deps $(PIP_INDEX_ARGS) -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 # The test tools, locked the same way (the test lock holds the runtime pins too).
 $(TEST_STAMP): $(STAMP) $(TEST_LOCK)
-	$(BIN)/pip install --quiet --require-hashes $(PIP_INDEX_ARGS) -r $(TEST_LOCK)
+	$(BIN)/pip install --quiet --require-hashes --no-deps $(PIP_INDEX_ARGS) -r $(TEST_LOCK)
+	$(BIN)/pip check
 	touch $(TEST_STAMP)
 
 install: $(STAMP) dictionary
