@@ -113,6 +113,13 @@ _NEXT = re.compile(r"\bn(?:ä|ae)chste[nrms]?\b", re.I)
 _ROMAN = re.compile(r"[IVX]{1,4}")
 _AND: dict[Language, str] = {"de": "und", "en": "and"}
 _ASKS_ORG = re.compile(r"job ?cent|jobcenter|organisation|organization|behörde|agency", re.I)
+# Words by which a German sentence refers back to what its paragraph named before: personal,
+# possessive and relative-demonstrative pronouns and adverbs of place and time (Duden grammar).
+_REFERS_BACK = re.compile(
+    r"\b(?:er|ihm|ihn|sie|ihr|ihre[mnrs]?|sein|seine[mnrs]?|es|dessen|deren|dieser|diese[mns]?|"
+    r"dort|dorthin|damals|daraufhin|derselbe|dieselbe|dasselbe)\b",
+    re.I,
+)
 _HOW_MANY = re.compile(r"\b(wie ?viele?|how many|how much|wie hoch)\s+((?:[\w-]+\s+){0,3})", re.I)
 
 @dataclass(frozen=True)
@@ -289,6 +296,7 @@ class FactAnswerer:
         self._surnames = self.evidence.surnames
         self._names = self.evidence.names
         self._matcher: TermMatcher = self.evidence.matcher
+        self._paragraphs: dict[tuple[str, int], tuple[frozenset[str], frozenset[float]]] = {}
 
     # -- question analysis -------------------------------------------------------------
 
@@ -503,7 +511,7 @@ class FactAnswerer:
         candidates = self._candidates(q, retrieval, doc_ids)
         # Every name and number of the question must be in the evidence: look first at the
         # sentences that have them, however far down the similarity order they are.
-        named = [c for c in candidates if all(q.anchored(a, c.facts.window) for a in q.anchors) and q.values <= c.facts.values]
+        named = [c for c in candidates if all(q.anchored(a, self._anchor_window(c)) for a in q.anchors) and q.values <= self._number_window(c)]
         if named and (q.anchors or q.values):
             candidates = named
         looked_at = candidates[: self.policy.candidates_checked]
@@ -512,8 +520,8 @@ class FactAnswerer:
     def _hard_evidence(self, q: Question, cand: _Candidate) -> bool:
         """What no score can outweigh: the question's names and numbers in the evidence, and an
         event question answered from an event report."""
-        window = cand.facts.window
-        if not all(q.anchored(a, window) for a in q.anchors) or not q.values <= cand.facts.values:
+        window = self._anchor_window(cand)
+        if not all(q.anchored(a, window) for a in q.anchors) or not q.values <= self._number_window(cand):
             return False
         for concept in q.concepts:
             if concept.required and not concept.found_in(window):
@@ -594,6 +602,34 @@ class FactAnswerer:
             for s, e in first_sentences(self.store.documents[cand.facts.doc_id].text, block.items)
         ]
 
+    def _anchor_window(self, cand: _Candidate) -> frozenset[str]:
+        """Where the question's names may stand: the sentence's context; and the rest of its
+        paragraph when the sentence refers back to it ("er", "seine", "dort"). A paragraph names
+        its subject once and then speaks of it so; a sentence that does not refer back may be
+        about another matter than the name earlier in its paragraph."""
+        if not _REFERS_BACK.search(cand.text):
+            return cand.facts.window
+        return cand.facts.window | self._paragraph(cand)[0]
+
+    def _number_window(self, cand: _Candidate) -> frozenset[float]:
+        """Where the question's numbers may stand: as its names (a number of a question often
+        belongs to a name it gives: "im 15. Jahrhundert")."""
+        if not _REFERS_BACK.search(cand.text):
+            return cand.facts.values
+        return cand.facts.values | self._paragraph(cand)[1]
+
+    def _paragraph(self, cand: _Candidate) -> tuple[frozenset[str], frozenset[float]]:
+        """Terms and numbers of the paragraph that holds `cand`'s sentence, worked out once per sentence."""
+        key = (cand.facts.doc_id, cand.facts.start)
+        found = self._paragraphs.get(key)
+        if found is None:
+            text = self.store.documents[cand.facts.doc_id].text
+            begin = text.rfind("\n\n", 0, cand.facts.start)
+            end = text.find("\n\n", cand.facts.end)
+            paragraph = text[0 if begin < 0 else begin : len(text) if end < 0 else end]
+            found = self._paragraphs[key] = (frozenset(terms(paragraph)), frozenset(number_values(paragraph)))
+        return found
+
     # -- candidates ----------------------------------------------------------------------
 
     def _candidates(self, q: Question, retrieval: RetrievalResult, doc_ids: frozenset[str] | None = None) -> list[_Candidate]:
@@ -665,9 +701,9 @@ class FactAnswerer:
         facts = cand.facts
         window = facts.window
         for stems in q.anchors:
-            if not q.anchored(stems, window):
+            if not q.anchored(stems, self._anchor_window(cand)):
                 return f"'{' '.join(stems)}' not in the evidence"
-        if q.values and not q.values <= facts.values:
+        if q.values and not q.values <= self._number_window(cand):
             return "a number of the question is not in the evidence"
         if q.about_event and facts.doc_id not in self.evidence.event_documents:
             return "the question is about the event; this document reports on none"
@@ -818,6 +854,8 @@ class FactAnswerer:
         if q.kind == "expansion":
             return self._expansion(q, facts.text)
         return None
+
+
 
 def _term_in_any(term: str, stems: tuple[str, ...] | set[str]) -> bool:
     """`term` and one of `stems` match as compound parts, either way round."""

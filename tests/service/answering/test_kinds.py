@@ -84,6 +84,19 @@ Wurzelwerk ist ein Tauschnetz für alte Gemüsesorten, das Landwirtinnen aus dem
 
 Karla Senftleben (Landschaftsschule Hasenbruch) sprach über Bodenpflege ohne Torf. Sie empfahl Kompost aus Laub, weil der Abbau von Torf die Moore zerstört.
 """,
+    "chorabend-2024.md": """---
+title: Bericht vom Chorabend Uhlenhorst 2024
+event: Chorabend Uhlenhorst
+event_start: 2024-11-08
+place: Uhlenhorst
+---
+
+# Bericht vom Chorabend Uhlenhorst 2024
+
+## Der Chor
+
+Im Gemeindehaus probt jeden Dienstag ein Chor. Seit 2019 leitet Hanna Grefe die Sängerinnen und Sänger. Die Proben beginnen um 19 Uhr. Im Herbst gewann sie mit dem Chor den Wettbewerb der Landeschöre. Der Eintritt zum Konzert kostet fünf Euro.
+""",
 }
 FAZIT = [
     "Der Gartentag zeigte, dass Nachbarschaftsgärten Menschen aus allen Generationen verbinden.",
@@ -99,14 +112,14 @@ def qa(tmp_path_factory: pytest.TempPathFactory) -> QuestionAnswering:
     from ingest.pipeline import Ingestor
     from vectorstore.embedding import Embedder, passage_backend
     from vectorstore.faiss_store import FaissStore
-    from vectorstore.settings import Settings
+    from vectorstore.settings import load_settings
 
     root = tmp_path_factory.mktemp("kinds")
     corpus = root / "corpus"
     corpus.mkdir()
     for name, text in DOCUMENTS.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings.from_env().with_overrides(
+    settings = load_settings().with_overrides(
         corpus_dir=corpus, index_dir=root / "index", model_cache_dir=MODEL_CACHE, show_progress=False,
     )
     embedder = Embedder.load(settings.embedding_model, MODEL_CACHE, 1, backend=passage_backend(settings.embedding_backend))
@@ -324,3 +337,17 @@ def test_a_capitalised_english_word_is_found_through_its_german_translation(qa):
     assert not isinstance(q, str), q
     assert any("torf" in forms for forms in q.anchor_forms.values())
     assert facts.analyse("Who spoke about Peat?", "en", {}) == "not in the documents: Peat"
+
+
+def test_a_name_earlier_in_the_paragraph_counts_for_a_sentence_that_refers_back_to_it(qa):
+    """"Im Herbst gewann sie …": "sie" is the Hanna Grefe two sentences before, beyond the
+    sentence's context; the paragraph's names count for a sentence that refers back."""
+    answer = ask(qa, "Welchen Wettbewerb gewann Hanna Grefe?")
+    assert quoted(answer)[:1] == ["Im Herbst gewann sie mit dem Chor den Wettbewerb der Landeschöre."], (answer.answer, answer.reason)
+
+
+def test_a_name_earlier_in_the_paragraph_is_no_evidence_for_a_sentence_that_does_not_refer_back(qa):
+    """"Der Eintritt zum Konzert kostet fünf Euro." speaks of no one: the paragraph's Hanna Grefe
+    does not make it an answer about her."""
+    answer = ask(qa, "Wie viel Eintritt verlangt Hanna Grefe?")
+    assert answer.answer.startswith(NOT_FOUND["de"]), answer.answer
