@@ -296,7 +296,10 @@ class FactAnswerer:
         self._surnames = self.evidence.surnames
         self._names = self.evidence.names
         self._matcher: TermMatcher = self.evidence.matcher
+        # Per paragraph (doc id, start) its terms and numbers; per sentence (doc id, start) its
+        # windows for the question's names and numbers. Filled on first use, per store version.
         self._paragraphs: dict[tuple[str, int], tuple[frozenset[str], frozenset[float]]] = {}
+        self._sentence_windows: dict[tuple[str, int], tuple[frozenset[str], frozenset[float]]] = {}
 
     # -- question analysis -------------------------------------------------------------
 
@@ -511,7 +514,7 @@ class FactAnswerer:
         candidates = self._candidates(q, retrieval, doc_ids)
         # Every name and number of the question must be in the evidence: look first at the
         # sentences that have them, however far down the similarity order they are.
-        named = [c for c in candidates if all(q.anchored(a, self._anchor_window(c)) for a in q.anchors) and q.values <= self._number_window(c)]
+        named = [c for c in candidates if all(q.anchored(a, self._anchor_window(c)) for a in q.anchors) and (not q.values or q.values <= self._number_window(c))]
         if named and (q.anchors or q.values):
             candidates = named
         looked_at = candidates[: self.policy.candidates_checked]
@@ -607,27 +610,34 @@ class FactAnswerer:
         paragraph when the sentence refers back to it ("er", "seine", "dort"). A paragraph names
         its subject once and then speaks of it so; a sentence that does not refer back may be
         about another matter than the name earlier in its paragraph."""
-        if not _REFERS_BACK.search(cand.text):
-            return cand.facts.window
-        return cand.facts.window | self._paragraph(cand)[0]
+        return self._windows(cand)[0]
 
     def _number_window(self, cand: _Candidate) -> frozenset[float]:
         """Where the question's numbers may stand: as its names (a number of a question often
         belongs to a name it gives: "im 15. Jahrhundert")."""
-        if not _REFERS_BACK.search(cand.text):
-            return cand.facts.values
-        return cand.facts.values | self._paragraph(cand)[1]
+        return self._windows(cand)[1]
 
-    def _paragraph(self, cand: _Candidate) -> tuple[frozenset[str], frozenset[float]]:
-        """Terms and numbers of the paragraph that holds `cand`'s sentence, worked out once per sentence."""
-        key = (cand.facts.doc_id, cand.facts.start)
-        found = self._paragraphs.get(key)
+    def _windows(self, cand: _Candidate) -> tuple[frozenset[str], frozenset[float]]:
+        """Both windows of `cand`'s sentence, worked out once per sentence (the paragraph's terms
+        once per paragraph)."""
+        facts = cand.facts
+        key = (facts.doc_id, facts.start)
+        found = self._sentence_windows.get(key)
         if found is None:
-            text = self.store.documents[cand.facts.doc_id].text
-            begin = text.rfind("\n\n", 0, cand.facts.start)
-            end = text.find("\n\n", cand.facts.end)
-            paragraph = text[0 if begin < 0 else begin : len(text) if end < 0 else end]
-            found = self._paragraphs[key] = (frozenset(terms(paragraph)), frozenset(number_values(paragraph)))
+            if not _REFERS_BACK.search(facts.text):
+                found = (facts.window, facts.values)
+            else:
+                text = self.store.documents[facts.doc_id].text
+                begin = text.rfind("\n\n", 0, facts.start)
+                begin = 0 if begin < 0 else begin
+                paragraph = self._paragraphs.get((facts.doc_id, begin))
+                if paragraph is None:
+                    end = text.find("\n\n", facts.end)
+                    chunk = text[begin : len(text) if end < 0 else end]
+                    paragraph = self._paragraphs[(facts.doc_id, begin)] = (
+                        frozenset(terms(chunk)), frozenset(number_values(chunk)))
+                found = (facts.window | paragraph[0], facts.values | paragraph[1])
+            self._sentence_windows[key] = found
         return found
 
     # -- candidates ----------------------------------------------------------------------
